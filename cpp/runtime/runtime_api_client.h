@@ -1,0 +1,79 @@
+// The Runtime API (2018-06-01) client: one keep-alive HTTP/1.1 connection to
+// AWS_LAMBDA_RUNTIME_API. Contract: ../shared/spec/runtime.md section 1.
+// Plain C++ (no Python): the invocation loop decides what each answer means for the process.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace lamina::runtime {
+
+// The Runtime API could not be talked to: connection refused, closed mid-response, a
+// response that is not HTTP/1.1, a status `next` must not get. Unrecoverable for the process.
+class RuntimeApiError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One invocation as `next` delivers it; every Lambda-Runtime-* header, read case-insensitively.
+struct Invocation {
+  std::string request_id;                       // Lambda-Runtime-Aws-Request-Id (required)
+  std::optional<int64_t> deadline_ms;           // Lambda-Runtime-Deadline-Ms, epoch ms
+  std::optional<std::string> invoked_function_arn;
+  std::optional<std::string> trace_id;          // Lambda-Runtime-Trace-Id
+  std::optional<std::string> client_context;    // JSON text
+  std::optional<std::string> cognito_identity;  // JSON text
+  std::optional<std::string> tenant_id;         // Lambda-Runtime-Aws-Tenant-Id
+  std::optional<std::string> invocation_id;     // echoed on /response and /error
+  std::optional<std::string> content_type;
+  std::string body;                             // the event, Content-Length or chunked
+};
+
+// What the Runtime API answered to a /response or /error post.
+struct PostAnswer {
+  int status = 0;    // 202 accepted; 400, 403, 410, 413 are the invocation's problem; 500 is fatal
+  std::string body;  // the answer's body, for the log line
+};
+
+class RuntimeApiClient {
+ public:
+  // `address` is AWS_LAMBDA_RUNTIME_API: "host:port" (IPv4, IPv6 in brackets, or a name).
+  explicit RuntimeApiClient(std::string address);
+  ~RuntimeApiClient();
+  RuntimeApiClient(const RuntimeApiClient&) = delete;
+  RuntimeApiClient& operator=(const RuntimeApiClient&) = delete;
+
+  // GET /runtime/invocation/next; blocks without a timeout. When a signal interrupts the
+  // wait (EINTR), `on_interrupted` runs and the wait resumes; it may throw to abandon it.
+  // Throws RuntimeApiError on a non-200 answer (500 included) or a broken connection.
+  Invocation next(const std::function<void()>& on_interrupted);
+
+  // POST /runtime/invocation/{id}/response with the given Content-Type;
+  // echoes the invocation's Lambda-Runtime-Invocation-Id.
+  PostAnswer post_response(const Invocation& invocation, std::string_view body,
+                           std::string_view content_type);
+
+  // POST /runtime/invocation/{id}/error with Lambda-Runtime-Function-Error-Type and, when
+  // non-empty and under 1 MiB, Lambda-Runtime-Function-XRay-Error-Cause.
+  PostAnswer post_error(const Invocation& invocation, std::string_view error_json,
+                        std::string_view error_type, std::string_view xray_cause);
+
+  // POST /runtime/init/error with Lambda-Runtime-Function-Error-Type.
+  PostAnswer post_init_error(std::string_view error_json, std::string_view error_type);
+
+  // SnapStart: GET /runtime/restore/next (throws RuntimeApiError unless 200) and
+  // POST /runtime/restore/error.
+  void restore_next(const std::function<void()>& on_interrupted);
+  PostAnswer post_restore_error(std::string_view error_json, std::string_view error_type);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lamina::runtime

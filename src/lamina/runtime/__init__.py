@@ -1,0 +1,1 @@
+"""The Lambda runtime: Runtime API loop, handler resolution, context, logs."""
