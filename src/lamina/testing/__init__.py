@@ -1,0 +1,1 @@
+"""Testing utilities: a scripted Runtime API server for runtimes under test."""
