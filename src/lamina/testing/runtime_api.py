@@ -69,6 +69,8 @@ class ScriptedInvocation:
     next_status: int = 200  # e.g. 500: Lambda tells the runtime to exit
     answer_status: int = 202  # what /response or /error gets (410, 413, 500 ...)
     answer_body: bytes = _ACCEPTED
+    close_after_answer: bool = False  # close the keep-alive connection after answering the reply
+    lowercase_headers: bool = False  # header names as an HTTP/2-minded proxy would send them
 
     def next_headers(self) -> list[tuple[str, str]]:
         deadline = self.deadline_ms if self.deadline_ms is not None else int(time.time() * 1000) + 30_000
@@ -83,7 +85,10 @@ class ScriptedInvocation:
         ]
         headers = [("Lambda-Runtime-Aws-Request-Id", self.request_id), ("Lambda-Runtime-Deadline-Ms", str(deadline))]
         headers += [(name, value) for name, value in optional if value is not None]
-        return headers + self.extra_headers
+        headers += self.extra_headers
+        if self.lowercase_headers:
+            headers = [(name.lower(), value) for name, value in headers]
+        return headers
 
 
 class ScriptedRuntimeApi:
@@ -237,6 +242,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._answer(400, b'{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}')
         else:
             self._answer(invocation.answer_status, invocation.answer_body)
+            self.close_connection = invocation.close_after_answer
 
     def _read_request(self) -> RecordedRequest:
         headers = list(self.headers.items())

@@ -1,0 +1,57 @@
+// The invocation loop: next -> context -> decode -> handler -> encode -> response/error,
+// with the GIL released whenever the loop waits on Lambda. ../shared/spec/runtime.md.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "runtime/runtime_api_client.h"
+
+namespace lamina::runtime {
+
+// The Python side of an invocation, read once from lamina.runtime.bootstrap.InvocationHooks.
+struct PythonHooks {
+  pybind11::object handler;            // the user's handler(event, context)
+  pybind11::object make_context;       // Context(request_id, deadline_ms, arn, client_context, identity, tenant_id, *function_info)
+  pybind11::tuple function_info;       // the Context arguments that are the same for every invocation
+  pybind11::object begin_invocation;   // (request_id, tenant_id, trace_id): log request id, _X_AMZN_TRACE_ID
+  pybind11::object end_invocation;     // (): flushes stdout
+  pybind11::object report_error;       // (exception, request_id) -> (body: bytes, error_type: str, xray_cause: str)
+  pybind11::object run_awaitable;      // (awaitable) -> result, on the runtime's one event loop
+  pybind11::object fault_error;        // FaultError(error_type, message): Runtime.* failures
+  pybind11::object warn;               // (message): a warning line in the function log
+
+  static PythonHooks from_object(pybind11::handle hooks);
+};
+
+class InvocationLoop {
+ public:
+  // `keep_serving_on_failures`: Lambda Managed Instances mode, where a worker logs failed
+  // posts and retries `next` instead of exiting (awslambdaric's multi-concurrent client).
+  InvocationLoop(RuntimeApiClient& client, PythonHooks hooks, bool keep_serving_on_failures);
+
+  // Serves invocations until a BaseException leaves the handler (its error is posted first,
+  // then it propagates as pybind11::error_already_set) or the Runtime API fails
+  // (RuntimeApiError). Returns after `max_invocations` when that is positive.
+  void run(long long max_invocations = 0);
+
+ private:
+  Invocation wait_for_next();
+  void serve(const Invocation& invocation);
+  pybind11::object build_context(const Invocation& invocation, const pybind11::str& request_id);
+  pybind11::object decode_event(const Invocation& invocation);
+  pybind11::object decode_header_json(const std::string& text, const char* name);
+  void encode_result(pybind11::handle result, std::string_view& content_type);
+  void post_error(const Invocation& invocation, const pybind11::str& request_id, pybind11::handle exception);
+  void check_answer(const PostAnswer& answer, const Invocation& invocation, const char* kind);
+  // Raises FaultError(error_type, message) as the Python error of the invocation.
+  [[noreturn]] void throw_fault(const char* error_type, const std::string& message);
+
+  RuntimeApiClient& client_;
+  PythonHooks hooks_;
+  bool keep_serving_on_failures_;
+  std::string response_;  // reused for every response body
+};
+
+}  // namespace lamina::runtime

@@ -1,0 +1,5 @@
+"""``python -m lamina [HANDLER]``: the Lambda runtime."""
+
+from lamina.runtime.bootstrap import main
+
+main()
