@@ -68,7 +68,13 @@ def test_bad_event_fails_only_its_invocation(start_runtime, event, message_start
     assert reply_json(runtime.invoke(AREA_EVENT)) == {"area": 42}
 
 
-def test_deeply_nested_result_is_a_marshal_error(start_runtime, tmp_path):
-    runtime = start_runtime("app.echo")
-    deep = b"[" * 5000 + b"]" * 5000  # decodes (under the limit) and re-encodes
-    assert runtime.invoke(deep).path.endswith("/response")
+def test_nesting_under_the_limit_round_trips(start_runtime):
+    deep = b"[" * 5000 + b"]" * 5000
+    assert start_runtime("app.echo").invoke(deep).body == deep
+
+
+def test_result_nested_beyond_the_limit_is_a_marshal_error(start_runtime):
+    runtime = start_runtime("app.deep_result")
+    body = reply_json(runtime.invoke(b'{"depth": 100000}'))
+    assert body["errorType"] == "Runtime.MarshalError"
+    assert reply_json(runtime.invoke(b'{"depth": 3}')) == [[[[]]]]

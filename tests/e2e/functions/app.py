@@ -146,3 +146,10 @@ def sleeps(event, context):
 
 def raw_event(event, context):
     return {"type": type(event).__name__, "repr": repr(event)}
+
+
+def deep_result(event, context):
+    result = []
+    for _ in range(event["depth"]):
+        result = [result]
+    return result
