@@ -45,6 +45,35 @@ int finish_interrupted_connect(int fd, const InterruptHandler& on_interrupted) {
 
 }  // namespace
 
+int send_pieces(int fd, std::initializer_list<std::string_view> pieces, const InterruptHandler& on_interrupted) {
+  constexpr std::size_t kMaxPieces = 16;
+  if (pieces.size() > kMaxPieces) throw std::logic_error("send_pieces: more than 16 pieces");
+  iovec vectors[kMaxPieces];
+  std::size_t count = 0;
+  for (std::string_view piece : pieces) {
+    if (!piece.empty()) vectors[count++] = {const_cast<char*>(piece.data()), piece.size()};
+  }
+  std::size_t first = 0;
+  while (first < count) {
+    msghdr message{};
+    message.msg_iov = vectors + first;
+    message.msg_iovlen = count - first;
+    ssize_t sent = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno != EINTR) return errno;
+      run_interrupt_handler(on_interrupted);
+      continue;
+    }
+    auto remaining = static_cast<std::size_t>(sent);
+    while (first < count && remaining >= vectors[first].iov_len) remaining -= vectors[first++].iov_len;
+    if (first < count) {
+      vectors[first].iov_base = static_cast<char*>(vectors[first].iov_base) + remaining;
+      vectors[first].iov_len -= remaining;
+    }
+  }
+  return 0;
+}
+
 void FileDescriptor::reset(int fd) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
@@ -127,39 +156,11 @@ void Connection::connect(const InterruptHandler& on_interrupted) {
 }
 
 void Connection::send_all(std::initializer_list<std::string_view> pieces, const InterruptHandler& on_interrupted) {
-  constexpr std::size_t kMaxPieces = 16;
-  if (pieces.size() > kMaxPieces) throw std::logic_error("Connection::send: too many pieces");
-  iovec vectors[kMaxPieces];
-  std::size_t count = 0;
-  for (std::string_view piece : pieces) {
-    if (!piece.empty()) vectors[count++] = {const_cast<char*>(piece.data()), piece.size()};
+  int error = send_pieces(socket_.get(), pieces, on_interrupted);
+  if (error == EPIPE || error == ECONNRESET) {
+    throw ConnectionClosedByPeer("the Runtime API at " + address_ + " closed the connection (" + errno_text(error) + ")");
   }
-  std::size_t first = 0;
-  while (first < count) {
-    msghdr message{};
-    message.msg_iov = vectors + first;
-    message.msg_iovlen = count - first;
-    // sendmsg rather than writev for MSG_NOSIGNAL: a closed peer gives EPIPE, never SIGPIPE.
-    ssize_t sent = ::sendmsg(socket_.get(), &message, MSG_NOSIGNAL);
-    if (sent < 0) {
-      int error = errno;
-      if (error == EINTR) {
-        run_interrupt_handler(on_interrupted);
-        continue;
-      }
-      if (error == EPIPE || error == ECONNRESET) {
-        throw ConnectionClosedByPeer("the Runtime API at " + address_ + " closed the connection (" +
-                                     errno_text(error) + ")");
-      }
-      throw ConnectionError("sending to the Runtime API at " + address_ + " failed: " + errno_text(error));
-    }
-    auto remaining = static_cast<std::size_t>(sent);
-    while (first < count && remaining >= vectors[first].iov_len) remaining -= vectors[first++].iov_len;
-    if (first < count) {
-      vectors[first].iov_base = static_cast<char*>(vectors[first].iov_base) + remaining;
-      vectors[first].iov_len -= remaining;
-    }
-  }
+  if (error != 0) throw ConnectionError("sending to the Runtime API at " + address_ + " failed: " + errno_text(error));
 }
 
 void Connection::send(std::initializer_list<std::string_view> pieces, const InterruptHandler& on_interrupted) {

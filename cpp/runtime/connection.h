@@ -55,6 +55,11 @@ class FileDescriptor {
   int fd_ = -1;
 };
 
+// Writes every byte of `pieces` to a blocking socket, gathered (sendmsg, not joined first)
+// and with MSG_NOSIGNAL, so a closed peer gives EPIPE instead of SIGPIPE. EINTR runs
+// `on_interrupted` and goes on. Returns 0, or the errno that stopped it. At most 16 pieces.
+int send_pieces(int fd, std::initializer_list<std::string_view> pieces, const InterruptHandler& on_interrupted);
+
 // "host:port" split for getaddrinfo: "127.0.0.1:9001", "[::1]:9001", "localhost:9001".
 struct Endpoint {
   std::string host;
