@@ -1,6 +1,21 @@
 // lamina._core: binds the native core to Python. Logic lives in cpp/http, cpp/json and
 // cpp/runtime; this file only declares names, converts types and translates exceptions.
+#include <Python.h>
+#include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http/errors.h"
+#include "http/message_parser.h"
+#include "http/message_writer.h"
+#include "runtime/runtime_api_client.h"
 
 #include "runtime/invocation_loop.h"
 
@@ -10,7 +25,139 @@ namespace {
 
 void bind_json(py::module_& m) { (void)m; }
 
-void bind_http(py::module_& m) { (void)m; }
+// --- http: the sans-IO parser and writer, for tests on raw bytes --------------------------
+
+std::string_view view_of(const py::buffer_info& buffer) {
+  return {static_cast<const char*>(buffer.ptr), static_cast<std::size_t>(buffer.size * buffer.itemsize)};
+}
+
+py::list headers_to_list(const lamina::http::Headers& headers) {
+  py::list fields;
+  for (lamina::http::HeaderField field : headers) {
+    fields.append(py::make_tuple(py::bytes(field.name.data(), field.name.size()),
+                                 py::bytes(field.value.data(), field.value.size())));
+  }
+  return fields;
+}
+
+lamina::http::Headers headers_from_list(const std::vector<std::pair<std::string, std::string>>& fields) {
+  lamina::http::Headers headers;
+  for (const auto& [name, value] : fields) headers.add(name, value);
+  return headers;
+}
+
+py::dict head_to_dict(const lamina::http::MessageHead& head) {
+  py::dict result;
+  result["method"] = py::bytes(head.method);
+  result["target"] = py::bytes(head.target);
+  result["status"] = head.status;
+  result["reason"] = py::bytes(head.reason);
+  result["http_version"] = "1." + std::to_string(head.minor_version);
+  result["headers"] = headers_to_list(head.headers);
+  return result;
+}
+
+lamina::http::BodyFraming framing_from(std::optional<std::size_t> content_length, bool chunked) {
+  if (chunked && content_length) throw py::value_error("give content_length or chunked, not both");
+  if (chunked) return lamina::http::BodyFraming::chunked();
+  if (content_length) return lamina::http::BodyFraming::content_length(*content_length);
+  return lamina::http::BodyFraming::none();
+}
+
+void bind_http(py::module_& m) {
+  using namespace lamina::http;
+  py::module_ http = m.def_submodule("http", "The sans-IO HTTP/1.1 parser and writer, driven on raw bytes");
+  auto protocol_error = py::register_exception<ProtocolError>(http, "ProtocolError", PyExc_ValueError);
+  py::register_exception<RemoteProtocolError>(http, "RemoteProtocolError", protocol_error.ptr());
+  py::register_exception<LocalProtocolError>(http, "LocalProtocolError", protocol_error.ptr());
+
+  py::class_<MessageParser>(http, "MessageParser",
+                            "Incremental parser: receive() bytes, next_event() -> 'need_data' | 'head' | "
+                            "'message' | 'connection_closed'")
+      .def(py::init([](const std::string& kind, std::size_t max_head_bytes, std::size_t max_body_bytes) {
+             if (kind != "request" && kind != "response") throw py::value_error("kind is 'request' or 'response'");
+             return MessageParser(kind == "request" ? MessageKind::request : MessageKind::response,
+                                  ParserLimits{max_head_bytes, max_body_bytes});
+           }),
+           py::arg("kind") = "response", py::arg("max_head_bytes") = ParserLimits{}.max_head_bytes,
+           py::arg("max_body_bytes") = ParserLimits{}.max_body_bytes)
+      .def("receive", [](MessageParser& parser, py::buffer data) { parser.receive(view_of(data.request())); })
+      .def(
+          "receive_in_place",
+          [](MessageParser& parser, py::buffer data) {
+            // The socket shell's path: copy into receive_space() and commit, as recv() would.
+            std::string_view bytes = view_of(data.request());
+            while (!bytes.empty()) {
+              ReceiveSpace space = parser.receive_space();
+              std::size_t count = std::min(space.size, bytes.size());
+              std::memcpy(space.data, bytes.data(), count);
+              parser.commit_received(count);
+              bytes.remove_prefix(count);
+            }
+          },
+          "Feeds bytes through receive_space()/commit_received(), the zero-copy path the socket shell uses")
+      .def("receive_eof", &MessageParser::receive_eof)
+      .def("next_event",
+           [](MessageParser& parser) -> std::string {
+             switch (parser.next_event()) {
+               case ParseEvent::need_data: return "need_data";
+               case ParseEvent::head: return "head";
+               case ParseEvent::message: return "message";
+               case ParseEvent::connection_closed: return "connection_closed";
+             }
+             return "";
+           })
+      .def_property_readonly("head", [](const MessageParser& parser) { return head_to_dict(parser.head()); })
+      .def("take_message",
+           [](MessageParser& parser) {
+             Message message = parser.take_message();
+             py::dict result = head_to_dict(message.head);
+             result["body"] = py::bytes(message.body);
+             result["trailers"] = headers_to_list(message.trailers);
+             result["keep_alive"] = message.keep_alive;
+             return result;
+           })
+      .def_property_readonly("started_message", &MessageParser::started_message)
+      .def_property_readonly("buffered_bytes", &MessageParser::buffered_bytes);
+
+  http.def(
+      "request_head",
+      [](const std::string& method, const std::string& target,
+         const std::vector<std::pair<std::string, std::string>>& headers, std::optional<std::size_t> content_length,
+         bool chunked) {
+        std::string out;
+        append_request_head(out, method, target, headers_from_list(headers), framing_from(content_length, chunked));
+        return py::bytes(out);
+      },
+      py::arg("method"), py::arg("target"), py::arg("headers") = std::vector<std::pair<std::string, std::string>>{},
+      py::arg("content_length") = py::none(), py::arg("chunked") = false);
+  http.def(
+      "response_head",
+      [](int status, const std::string& reason, const std::vector<std::pair<std::string, std::string>>& headers,
+         std::optional<std::size_t> content_length, bool chunked) {
+        std::string out;
+        append_response_head(out, status, reason, headers_from_list(headers), framing_from(content_length, chunked));
+        return py::bytes(out);
+      },
+      py::arg("status"), py::arg("reason"), py::arg("headers") = std::vector<std::pair<std::string, std::string>>{},
+      py::arg("content_length") = py::none(), py::arg("chunked") = false);
+  http.def(
+      "chunked_body",
+      [](const std::vector<py::bytes>& chunks, const std::vector<std::pair<std::string, std::string>>& trailers) {
+        ChunkedBodyWriter writer;
+        std::string out;
+        for (const py::bytes& chunk : chunks) writer.append_chunk(out, std::string_view(chunk));
+        out += writer.finish(headers_from_list(trailers));
+        return py::bytes(out);
+      },
+      py::arg("chunks"), py::arg("trailers") = std::vector<std::pair<std::string, std::string>>{},
+      "A whole chunked body: each non-empty chunk framed, then the last chunk and the trailers");
+  http.def(
+      "chunk_prefix", [](std::size_t size) { return py::bytes(std::string(ChunkedBodyWriter().chunk_prefix(size))); },
+      py::arg("size"));
+}
+
+// --- the Runtime API client ----------------------------------------------------------------
 
 void bind_runtime(py::module_& m) {
   using lamina::runtime::InvocationLoop;
@@ -28,6 +175,152 @@ void bind_runtime(py::module_& m) {
            "Serves invocations until the handler raises a BaseException or the Runtime API fails.");
 }
 
+// While `next` waits without the GIL, a signal makes recv() return EINTR: run Python's signal
+// handlers then (a SIGTERM handler must run while the runtime is idle), and abandon the wait
+// if one raised.
+void run_python_signal_handlers() {
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
+
+py::tuple answer_to_tuple(lamina::runtime::PostAnswer answer) {
+  return py::make_tuple(answer.status, py::bytes(answer.body));
+}
+
+lamina::runtime::Invocation invocation_for(const std::string& request_id) {
+  lamina::runtime::Invocation invocation;
+  invocation.request_id = request_id;
+  return invocation;
+}
+
+void bind_runtime_api_client(py::module_& m) {
+  using lamina::runtime::Invocation;
+  using lamina::runtime::RuntimeApiClient;
+  py::register_exception<lamina::runtime::RuntimeApiError>(m, "RuntimeApiError", PyExc_RuntimeError);
+
+  py::class_<Invocation>(m, "Invocation", "One invocation as `next` delivered it")
+      .def_readonly("request_id", &Invocation::request_id)
+      .def_readonly("deadline_ms", &Invocation::deadline_ms)
+      .def_readonly("invoked_function_arn", &Invocation::invoked_function_arn)
+      .def_readonly("trace_id", &Invocation::trace_id)
+      .def_readonly("client_context", &Invocation::client_context)
+      .def_readonly("cognito_identity", &Invocation::cognito_identity)
+      .def_readonly("tenant_id", &Invocation::tenant_id)
+      .def_readonly("invocation_id", &Invocation::invocation_id)
+      .def_readonly("content_type", &Invocation::content_type)
+      .def_property_readonly(
+          "body", [](const Invocation& invocation) { return py::bytes(invocation.body); },
+          "The event (a new bytes object on each access)")
+      .def("__repr__", [](const Invocation& invocation) {
+        return "<Invocation " + invocation.request_id + ", " + std::to_string(invocation.body.size()) + " bytes>";
+      });
+
+  py::class_<RuntimeApiClient>(m, "RuntimeApiClient",
+                               "The Runtime API client on one keep-alive connection to AWS_LAMBDA_RUNTIME_API. "
+                               "Posts return (status, body); broken connections and bad answers raise "
+                               "RuntimeApiError.")
+      .def(py::init<std::string>(), py::arg("address"))
+      .def(
+          "next",
+          [](RuntimeApiClient& client) {
+            // Blocks until Lambda has an event, for minutes or forever: other threads must run.
+            py::gil_scoped_release release;
+            return client.next(run_python_signal_handlers);
+          },
+          "GET /runtime/invocation/next; waits without a timeout. Python signal handlers run "
+          "while it waits; one that raises abandons the wait.")
+      .def(
+          "post_response",
+          [](RuntimeApiClient& client, const Invocation& invocation, py::buffer body, const std::string& content_type) {
+            py::buffer_info data = body.request();
+            lamina::runtime::PostAnswer answer;
+            {
+              // Waits for Lambda's answer over the network: other threads must run meanwhile.
+              py::gil_scoped_release release;
+              answer = client.post_response(invocation, view_of(data), content_type);
+            }
+            return answer_to_tuple(std::move(answer));
+          },
+          py::arg("invocation"), py::arg("body"), py::arg("content_type") = "application/json")
+      .def(
+          "post_response",
+          [](RuntimeApiClient& client, const std::string& request_id, py::buffer body, const std::string& content_type) {
+            py::buffer_info data = body.request();
+            Invocation invocation = invocation_for(request_id);
+            lamina::runtime::PostAnswer answer;
+            {
+              // Waits for Lambda's answer over the network: other threads must run meanwhile.
+              py::gil_scoped_release release;
+              answer = client.post_response(invocation, view_of(data), content_type);
+            }
+            return answer_to_tuple(std::move(answer));
+          },
+          py::arg("request_id"), py::arg("body"), py::arg("content_type") = "application/json")
+      .def(
+          "post_error",
+          [](RuntimeApiClient& client, const Invocation& invocation, py::buffer error_json,
+             const std::string& error_type, const std::string& xray_cause) {
+            py::buffer_info data = error_json.request();
+            lamina::runtime::PostAnswer answer;
+            {
+              // Waits for Lambda's answer over the network: other threads must run meanwhile.
+              py::gil_scoped_release release;
+              answer = client.post_error(invocation, view_of(data), error_type, xray_cause);
+            }
+            return answer_to_tuple(std::move(answer));
+          },
+          py::arg("invocation"), py::arg("error_json"), py::arg("error_type"), py::arg("xray_cause") = "")
+      .def(
+          "post_error",
+          [](RuntimeApiClient& client, const std::string& request_id, py::buffer error_json,
+             const std::string& error_type, const std::string& xray_cause) {
+            py::buffer_info data = error_json.request();
+            Invocation invocation = invocation_for(request_id);
+            lamina::runtime::PostAnswer answer;
+            {
+              // Waits for Lambda's answer over the network: other threads must run meanwhile.
+              py::gil_scoped_release release;
+              answer = client.post_error(invocation, view_of(data), error_type, xray_cause);
+            }
+            return answer_to_tuple(std::move(answer));
+          },
+          py::arg("request_id"), py::arg("error_json"), py::arg("error_type"), py::arg("xray_cause") = "")
+      .def(
+          "post_init_error",
+          [](RuntimeApiClient& client, py::buffer error_json, const std::string& error_type) {
+            py::buffer_info data = error_json.request();
+            lamina::runtime::PostAnswer answer;
+            {
+              // Waits for Lambda's answer over the network: other threads must run meanwhile.
+              py::gil_scoped_release release;
+              answer = client.post_init_error(view_of(data), error_type);
+            }
+            return answer_to_tuple(std::move(answer));
+          },
+          py::arg("error_json"), py::arg("error_type"))
+      .def(
+          "restore_next",
+          [](RuntimeApiClient& client) {
+            // Blocks until the snapshot is restored, which may be much later: other threads must run.
+            py::gil_scoped_release release;
+            client.restore_next(run_python_signal_handlers);
+          },
+          "SnapStart: GET /runtime/restore/next; raises RuntimeApiError unless 200")
+      .def(
+          "post_restore_error",
+          [](RuntimeApiClient& client, py::buffer error_json, const std::string& error_type) {
+            py::buffer_info data = error_json.request();
+            lamina::runtime::PostAnswer answer;
+            {
+              // Waits for Lambda's answer over the network: other threads must run meanwhile.
+              py::gil_scoped_release release;
+              answer = client.post_restore_error(view_of(data), error_type);
+            }
+            return answer_to_tuple(std::move(answer));
+          },
+          py::arg("error_json"), py::arg("error_type"));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -35,4 +328,5 @@ PYBIND11_MODULE(_core, m) {
   bind_json(m);
   bind_http(m);
   bind_runtime(m);
+  bind_runtime_api_client(m);
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.server
 import queue
+import socket
 import socketserver
 import threading
 import time
@@ -69,7 +70,8 @@ class ScriptedInvocation:
     next_status: int = 200  # e.g. 500: Lambda tells the runtime to exit
     answer_status: int = 202  # what /response or /error gets (410, 413, 500 ...)
     answer_body: bytes = _ACCEPTED
-    close_after_answer: bool = False  # close the keep-alive connection after answering the reply
+    raw_answer: bytes | None = None  # send these bytes instead of the /response or /error answer, then close
+    close_after_answer: bool = False  # close the connection after answering, without saying so (an idle-timeout close)
     lowercase_headers: bool = False  # header names as an HTTP/2-minded proxy would send them
 
     def next_headers(self) -> list[tuple[str, str]]:
@@ -108,7 +110,12 @@ class ScriptedRuntimeApi:
         self._changed = threading.Condition()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.api = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="scripted-runtime-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how long close() waits for the accept loop to notice
+            name="scripted-runtime-api",
+            daemon=True,
+        )
 
     @property
     def address(self) -> str:
@@ -207,6 +214,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Like Lambda's own (Go) server: heads and bodies are separate writes here, and with Nagle
+        # on, the body would wait ~40 ms for the runtime's delayed ACK.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         api = self.server.api
         with api._changed:
             api.connection_count += 1
@@ -240,6 +250,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         invocation = api._handed_out.get(request.request_id or "")
         if invocation is None:
             self._answer(400, b'{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}')
+        elif invocation.raw_answer is not None:
+            self.wfile.write(invocation.raw_answer)
+            self.wfile.flush()
+            self.close_connection = True
         else:
             self._answer(invocation.answer_status, invocation.answer_body)
             self.close_connection = invocation.close_after_answer
