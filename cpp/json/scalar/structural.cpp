@@ -59,30 +59,27 @@ void index_structure(const char* data, size_t length, StructuralIndex& index) {
   index.prepare(length);
   uint32_t* const first = index.positions();
   uint32_t* out = first;
-  bool starts_token = true;  // A non-whitespace byte here starts a new run.
   size_t offset = 0;
   while (offset < length) {
     switch (kByteClasses.of[static_cast<unsigned char>(data[offset])]) {
       case kWhitespace:
-        starts_token = true;
         ++offset;
         break;
       case kStructural:
         *out++ = static_cast<uint32_t>(offset);
-        starts_token = true;
         ++offset;
         break;
       case kQuote:
         *out++ = static_cast<uint32_t>(offset);
         offset = skip_string(data, offset + 1, length);
-        starts_token = true;
         break;
       case kOther:
-        if (starts_token) {
-          *out++ = static_cast<uint32_t>(offset);
-          starts_token = false;
-        }
-        ++offset;
+        // Every run of other bytes ends at whitespace, structure, a quote or the end, so the
+        // loop only ever meets the first byte of a run here.
+        *out++ = static_cast<uint32_t>(offset);
+        do {
+          ++offset;
+        } while (offset < length && kByteClasses.of[static_cast<unsigned char>(data[offset])] == kOther);
         break;
     }
   }
