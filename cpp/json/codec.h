@@ -30,12 +30,17 @@ class EncodeError : public std::runtime_error {
 };
 
 // Decodes one JSON document. Returns a new reference. Requires the GIL.
-// Throws DecodeError for any input json.loads would reject (and for NaN/Infinity literals,
-// which simplejson rejects on input); never leaves a Python error set.
+// Throws DecodeError for any input json.loads would reject, and for what simplejson also
+// rejects on input: NaN/Infinity literals and UTF-8-encoded surrogates. The message is
+// simplejson's for the same input. Never leaves a Python error set.
 PyObject* decode(std::string_view document);
 
 // Appends the compact JSON text of `value` to `out`. Requires the GIL.
-// Throws EncodeError; never leaves a Python error set.
+// Throws EncodeError; never leaves a Python error set. On failure `out` is left as it was.
 void encode(PyObject* value, std::string& out);
+
+// encode() into a buffer the codec reuses from call to call, returned as a new bytes object.
+// Requires the GIL. Throws EncodeError; never leaves a Python error set.
+PyObject* encode_to_bytes(PyObject* value);
 
 }  // namespace lamina::json

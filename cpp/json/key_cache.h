@@ -1,0 +1,119 @@
+// Per-document cache of object keys: batches of records repeat the same keys thousands of
+// times, and one str per distinct key saves the allocation, the decoding and (since a str
+// caches its hash) the hashing of every repeat.
+#pragma once
+
+#include <Python.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace lamina::json {
+
+class KeyCache {
+ public:
+  // Longer keys are rarely repeated and cost more to compare than to build.
+  static constexpr size_t kMaxKeyLength = 64;
+  // Bounds the table for documents with many distinct keys (a map keyed by ids).
+  static constexpr size_t kMaxEntries = 4096;
+
+  KeyCache() = default;
+  KeyCache(const KeyCache&) = delete;
+  KeyCache& operator=(const KeyCache&) = delete;
+  ~KeyCache() { clear(); }
+
+  static uint64_t hash(const char* data, size_t length) noexcept {
+    uint64_t hash = 0x9E3779B97F4A7C15ULL ^ length;
+    while (length >= 8) {
+      uint64_t word;
+      std::memcpy(&word, data, 8);
+      hash = (hash ^ word) * 0xBF58476D1CE4E5B9ULL;
+      hash ^= hash >> 31;
+      data += 8;
+      length -= 8;
+    }
+    uint64_t tail = 0;
+    std::memcpy(&tail, data, length);
+    hash = (hash ^ tail) * 0x94D049BB133111EBULL;
+    return hash ^ (hash >> 29);
+  }
+
+  // The cached str for these raw key bytes (escapes included, so equal bytes mean equal
+  // keys), as a new reference, or nullptr.
+  PyObject* find(const char* data, size_t length, uint64_t key_hash) const noexcept {
+    if (slots_.empty()) {
+      return nullptr;
+    }
+    const size_t mask = slots_.size() - 1;
+    for (size_t slot = key_hash & mask;; slot = (slot + 1) & mask) {
+      const Slot& candidate = slots_[slot];
+      if (candidate.key == nullptr) {
+        return nullptr;
+      }
+      if (candidate.hash == key_hash && candidate.length == length &&
+          std::memcmp(candidate.data, data, length) == 0) {
+        Py_INCREF(candidate.key);
+        return candidate.key;
+      }
+    }
+  }
+
+  // Remembers `key` (the cache takes its own reference). `data` must outlive the document.
+  void insert(const char* data, size_t length, uint64_t key_hash, PyObject* key) {
+    if (used_slots_.size() >= kMaxEntries) {
+      return;
+    }
+    if ((used_slots_.size() + 1) * 2 > slots_.size()) {
+      grow();
+    }
+    const size_t mask = slots_.size() - 1;
+    size_t slot = key_hash & mask;
+    while (slots_[slot].key != nullptr) {
+      slot = (slot + 1) & mask;
+    }
+    Py_INCREF(key);
+    slots_[slot] = Slot{key_hash, data, static_cast<uint32_t>(length), key};
+    used_slots_.push_back(static_cast<uint32_t>(slot));
+  }
+
+  // Drops the document's keys; keeps the table's memory for the next document.
+  void clear() noexcept {
+    for (uint32_t slot : used_slots_) {
+      Py_DECREF(slots_[slot].key);
+      slots_[slot] = Slot{};
+    }
+    used_slots_.clear();
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    const char* data = nullptr;
+    uint32_t length = 0;
+    PyObject* key = nullptr;
+  };
+
+  void grow() {
+    std::vector<Slot> old_slots(slots_.empty() ? 64 : slots_.size() * 2);
+    old_slots.swap(slots_);
+    const size_t mask = slots_.size() - 1;
+    used_slots_.clear();
+    for (const Slot& moved : old_slots) {
+      if (moved.key == nullptr) {
+        continue;
+      }
+      size_t slot = moved.hash & mask;
+      while (slots_[slot].key != nullptr) {
+        slot = (slot + 1) & mask;
+      }
+      slots_[slot] = moved;
+      used_slots_.push_back(static_cast<uint32_t>(slot));
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> used_slots_;
+};
+
+}  // namespace lamina::json
