@@ -56,11 +56,11 @@ class RuntimeProcess:
 
     @property
     def stdout(self) -> str:
-        return self.stdout_path.read_text(errors="replace")
+        return self.stdout_path.read_bytes().decode(errors="replace")  # keeps "\r" as written
 
     @property
     def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
+        return self.stderr_path.read_bytes().decode(errors="replace")
 
     def invoke(self, invocation: ScriptedInvocation | bytes | dict, timeout: float = 15.0) -> RecordedRequest:
         """Queues one invocation and returns the runtime's reply to it."""

@@ -59,6 +59,7 @@ def test_six_megabyte_event_round_trips(start_runtime):
         (b'{"a": "\xed\xa0\x80"}', "Unable to unmarshal input: 'utf-8' codec can't decode byte 0xed"),
         (b'{"a": 1', "Unable to unmarshal input: "),
     ],
+    ids=["100000-deep", "invalid-utf8", "utf8-encoded-surrogate", "unterminated"],
 )
 def test_bad_event_fails_only_its_invocation(start_runtime, event, message_start):
     runtime = start_runtime("app.area")

@@ -27,7 +27,7 @@ def test_context_carries_function_and_invocation_fields(start_runtime):
     assert 50_000 < fields["remaining_ms"] <= 60_000
     assert fields["identity"] == [None, None]
     assert fields["client_context"] is None
-    assert fields["repr"].startswith(f"Context([aws_request_id={invocation.request_id},")
+    assert fields["repr"].startswith(f"LambdaContext([aws_request_id={invocation.request_id},")
 
 
 def test_remaining_time_is_never_negative(start_runtime):

@@ -87,7 +87,7 @@ def test_malformed_event_is_an_unmarshal_error(start_runtime):
     reply = start_runtime("app.echo").invoke(b'{"a": 1,}')
     body = reply_json(reply)
     assert body["errorType"] == "Runtime.UnmarshalError"
-    assert body["errorMessage"].startswith("Unable to unmarshal input: Expecting property name enclosed in double quotes")
+    assert body["errorMessage"] == "Unable to unmarshal input: Illegal trailing comma before end of object: line 1 column 8 (char 7)"
     assert body["stackTrace"] == []
 
 

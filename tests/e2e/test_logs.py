@@ -135,7 +135,8 @@ def test_telemetry_fd_gets_one_frame_per_record(start_runtime, env, warning_type
     assert types_by_text[warning] == warning_type
     assert types_by_text["context log line\n"] == 0xA55A0003
     exception_record = next(text for text in types_by_text if "exception record" in text)
-    assert "Traceback" in exception_record  # the traceback stays inside its record's frame
+    # the traceback stays inside its record's frame
+    assert ('"stackTrace"' if env.get("AWS_LAMBDA_LOG_FORMAT") else "Traceback") in exception_record
     assert all(timestamp > 1_700_000_000_000_000 for _, _, timestamp in frames)
 
 

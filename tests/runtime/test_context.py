@@ -53,5 +53,5 @@ def test_attributes_are_writable_like_awslambdaric():
 
 def test_repr_names_every_field():
     text = repr(lamina.Context("r-1", tenant_id="t"))
-    assert text.startswith("Context([aws_request_id=r-1,") and text.endswith("tenant_id=t])")
+    assert text.startswith("LambdaContext([aws_request_id=r-1,") and text.endswith("tenant_id=t])")
     assert "identity=CognitoIdentity([cognito_identity_id=None,cognito_identity_pool_id=None])" in text

@@ -144,8 +144,9 @@ class Context:
         logs.write(str(message))
 
     def __repr__(self) -> str:
+        # awslambdaric's class name: log lines that print a context read the same on both.
         return (
-            f"Context([aws_request_id={self.aws_request_id},log_group_name={self.log_group_name},"
+            f"LambdaContext([aws_request_id={self.aws_request_id},log_group_name={self.log_group_name},"
             f"log_stream_name={self.log_stream_name},function_name={self.function_name},"
             f"memory_limit_in_mb={self.memory_limit_in_mb},function_version={self.function_version},"
             f"invoked_function_arn={self.invoked_function_arn},client_context={self.client_context},"

@@ -63,7 +63,9 @@ def describe(exc: BaseException, request_id: str = "") -> ErrorReport:
         return ErrorReport(body, _xray_cause("LambdaValidationError", exc.message, []))
     frames = user_frames(exc.__traceback__)
     error_type = type(exc).__name__
-    body = _error_body(str(exc), error_type, request_id, traceback.format_list(frames))
+    # Plain tuples: awslambdaric's stack lines have no column markers (~~~^^^).
+    stack_trace = traceback.format_list([(f.filename, f.lineno, f.name, f.line) for f in frames])
+    body = _error_body(str(exc), error_type, request_id, stack_trace)
     return ErrorReport(body, _xray_cause(error_type, str(exc), frames))
 
 
