@@ -6,10 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any, Callable
-
 from lamina import _core
-from lamina.runtime import concurrency, errors, logs, snapstart
+from lamina.runtime import errors, logs
 from lamina.runtime.config import ConfigurationError, RuntimeConfig
 from lamina.runtime.context import Context
 from lamina.runtime.errors import FaultError
@@ -27,6 +25,10 @@ UNHANDLED_EXCEPTION_WARNING = (
     "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
 )
 _CO_COROUTINE = 0x80
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 
 class InvocationHooks:
@@ -66,6 +68,8 @@ def main() -> None:
     os.environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)  # the descriptor is the runtime's alone
     try:
         if config.max_concurrency:
+            from lamina.runtime import concurrency  # Managed Instances only
+
             sys.exit(concurrency.run_workers(config, run))
         run(config)
     except _core.RuntimeApiError as exc:
@@ -83,6 +87,8 @@ def run(config: RuntimeConfig, keep_serving_on_failures: bool = False) -> None:
     except BaseException as exc:
         fail_init(client, exc)
     if config.snap_start:
+        from lamina.runtime import snapstart  # SnapStart functions only
+
         snapstart.run_hooks(client)
     _core.InvocationLoop(client, hooks, keep_serving_on_failures).run()
 

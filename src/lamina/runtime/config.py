@@ -3,30 +3,60 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Mapping, Sequence
 
 
 class ConfigurationError(Exception):
     """The environment does not describe a runtime that can start."""
 
 
-@dataclass(frozen=True)
 class RuntimeConfig:
-    handler: str
-    runtime_api: str
-    task_root: str | None = None
-    function_name: str | None = None
-    function_version: str | None = None
-    memory_size: str | None = None
-    log_group_name: str | None = None
-    log_stream_name: str | None = None
-    json_logs: bool = False
-    log_level: str | None = None
-    telemetry_fd: int | None = None
-    snap_start: bool = False
-    max_concurrency: int | None = None
-    log_socket_path: str | None = None  # Managed Instances: where each worker sends its output
+    """What the runtime process was started with. A plain class rather than a dataclass:
+    importing dataclasses (and inspect with it) costs milliseconds of every cold start."""
+
+    __slots__ = (
+        "handler", "runtime_api", "task_root", "function_name", "function_version", "memory_size",
+        "log_group_name", "log_stream_name", "json_logs", "log_level", "telemetry_fd", "snap_start",
+        "max_concurrency", "log_socket_path",
+    )
+
+    def __init__(
+        self,
+        handler: str,
+        runtime_api: str,
+        task_root: str | None = None,
+        function_name: str | None = None,
+        function_version: str | None = None,
+        memory_size: str | None = None,
+        log_group_name: str | None = None,
+        log_stream_name: str | None = None,
+        json_logs: bool = False,
+        log_level: str | None = None,
+        telemetry_fd: int | None = None,
+        snap_start: bool = False,
+        max_concurrency: int | None = None,
+        log_socket_path: str | None = None,  # Managed Instances: where each worker sends its output
+    ) -> None:
+        self.handler = handler
+        self.runtime_api = runtime_api
+        self.task_root = task_root
+        self.function_name = function_name
+        self.function_version = function_version
+        self.memory_size = memory_size
+        self.log_group_name = log_group_name
+        self.log_stream_name = log_stream_name
+        self.json_logs = json_logs
+        self.log_level = log_level
+        self.telemetry_fd = telemetry_fd
+        self.snap_start = snap_start
+        self.max_concurrency = max_concurrency
+        self.log_socket_path = log_socket_path
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"RuntimeConfig({fields})"
 
     @classmethod
     def from_environment(cls, arguments: Sequence[str], environ: Mapping[str, str]) -> RuntimeConfig:

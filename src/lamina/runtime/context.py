@@ -7,9 +7,12 @@ built per invocation; the same file runs interpreted where Cython is not availab
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
 
 from lamina.runtime import logs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 _W3C_FIELDS = ("traceparent", "tracestate", "baggage")
 

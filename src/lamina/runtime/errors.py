@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import Any
 
 from lamina import _core
 from lamina.runtime import logs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Frames of these files, at the top of a traceback, are the runtime's and not the user's.
 _RUNTIME_PATHS = (

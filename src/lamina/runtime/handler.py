@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any, Callable
 
 from lamina.runtime import errors
 from lamina.runtime.errors import FaultError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 
 def resolve_handler(handler: str) -> Callable[[Any, Any], Any]:
