@@ -245,7 +245,16 @@ void run_python_signal_handlers() {
   if (PyErr_CheckSignals() != 0) throw py::error_already_set();
 }
 
-py::tuple answer_to_tuple(lamina::runtime::PostAnswer answer) {
+// Runs one post on the bytes of `body` and returns (status, body) of Lambda's answer.
+template <typename Post>
+py::tuple post_without_gil(const py::buffer& body, const Post& post) {
+  py::buffer_info bytes = body.request();  // holds the buffer still while the GIL is released
+  lamina::runtime::PostAnswer answer;
+  {
+    // Waits for Lambda's answer over the network: other threads must run meanwhile.
+    py::gil_scoped_release release;
+    answer = post(view_of(bytes));
+  }
   return py::make_tuple(answer.status, py::bytes(answer.body));
 }
 
@@ -294,70 +303,43 @@ void bind_runtime_api_client(py::module_& m) {
       .def(
           "post_response",
           [](RuntimeApiClient& client, const Invocation& invocation, py::buffer body, const std::string& content_type) {
-            py::buffer_info data = body.request();
-            lamina::runtime::PostAnswer answer;
-            {
-              // Waits for Lambda's answer over the network: other threads must run meanwhile.
-              py::gil_scoped_release release;
-              answer = client.post_response(invocation, view_of(data), content_type);
-            }
-            return answer_to_tuple(std::move(answer));
+            return post_without_gil(body, [&](std::string_view bytes) {
+              return client.post_response(invocation, bytes, content_type);
+            });
           },
           py::arg("invocation"), py::arg("body"), py::arg("content_type") = "application/json")
       .def(
           "post_response",
           [](RuntimeApiClient& client, const std::string& request_id, py::buffer body, const std::string& content_type) {
-            py::buffer_info data = body.request();
-            Invocation invocation = invocation_for(request_id);
-            lamina::runtime::PostAnswer answer;
-            {
-              // Waits for Lambda's answer over the network: other threads must run meanwhile.
-              py::gil_scoped_release release;
-              answer = client.post_response(invocation, view_of(data), content_type);
-            }
-            return answer_to_tuple(std::move(answer));
+            return post_without_gil(body, [&](std::string_view bytes) {
+              return client.post_response(invocation_for(request_id), bytes, content_type);
+            });
           },
           py::arg("request_id"), py::arg("body"), py::arg("content_type") = "application/json")
       .def(
           "post_error",
           [](RuntimeApiClient& client, const Invocation& invocation, py::buffer error_json,
              const std::string& error_type, const std::string& xray_cause) {
-            py::buffer_info data = error_json.request();
-            lamina::runtime::PostAnswer answer;
-            {
-              // Waits for Lambda's answer over the network: other threads must run meanwhile.
-              py::gil_scoped_release release;
-              answer = client.post_error(invocation, view_of(data), error_type, xray_cause);
-            }
-            return answer_to_tuple(std::move(answer));
+            return post_without_gil(error_json, [&](std::string_view bytes) {
+              return client.post_error(invocation, bytes, error_type, xray_cause);
+            });
           },
           py::arg("invocation"), py::arg("error_json"), py::arg("error_type"), py::arg("xray_cause") = "")
       .def(
           "post_error",
           [](RuntimeApiClient& client, const std::string& request_id, py::buffer error_json,
              const std::string& error_type, const std::string& xray_cause) {
-            py::buffer_info data = error_json.request();
-            Invocation invocation = invocation_for(request_id);
-            lamina::runtime::PostAnswer answer;
-            {
-              // Waits for Lambda's answer over the network: other threads must run meanwhile.
-              py::gil_scoped_release release;
-              answer = client.post_error(invocation, view_of(data), error_type, xray_cause);
-            }
-            return answer_to_tuple(std::move(answer));
+            return post_without_gil(error_json, [&](std::string_view bytes) {
+              return client.post_error(invocation_for(request_id), bytes, error_type, xray_cause);
+            });
           },
           py::arg("request_id"), py::arg("error_json"), py::arg("error_type"), py::arg("xray_cause") = "")
       .def(
           "post_init_error",
           [](RuntimeApiClient& client, py::buffer error_json, const std::string& error_type) {
-            py::buffer_info data = error_json.request();
-            lamina::runtime::PostAnswer answer;
-            {
-              // Waits for Lambda's answer over the network: other threads must run meanwhile.
-              py::gil_scoped_release release;
-              answer = client.post_init_error(view_of(data), error_type);
-            }
-            return answer_to_tuple(std::move(answer));
+            return post_without_gil(error_json, [&](std::string_view bytes) {
+              return client.post_init_error(bytes, error_type);
+            });
           },
           py::arg("error_json"), py::arg("error_type"))
       .def(
@@ -371,14 +353,9 @@ void bind_runtime_api_client(py::module_& m) {
       .def(
           "post_restore_error",
           [](RuntimeApiClient& client, py::buffer error_json, const std::string& error_type) {
-            py::buffer_info data = error_json.request();
-            lamina::runtime::PostAnswer answer;
-            {
-              // Waits for Lambda's answer over the network: other threads must run meanwhile.
-              py::gil_scoped_release release;
-              answer = client.post_restore_error(view_of(data), error_type);
-            }
-            return answer_to_tuple(std::move(answer));
+            return post_without_gil(error_json, [&](std::string_view bytes) {
+              return client.post_restore_error(bytes, error_type);
+            });
           },
           py::arg("error_json"), py::arg("error_type"));
 }

@@ -219,12 +219,21 @@ http::Message Connection::exchange(std::initializer_list<std::string_view> reque
                                    const InterruptHandler& on_interrupted) {
   for (int attempt = 1;; ++attempt) {
     try {
-      send(request, on_interrupted);
+      if (!socket_.valid()) connect(on_interrupted);
+      int error = send_pieces(socket_.get(), request, on_interrupted);
+      if (error != 0 && error != EPIPE && error != ECONNRESET) {
+        throw ConnectionError("sending to the Runtime API at " + address_ + " failed: " + errno_text(error));
+      }
+      // After EPIPE or ECONNRESET the peer stopped reading, but it may have answered first (a
+      // 413 for a body over its limit): that answer is the result. Without one, the peer dropped
+      // the connection, and receive_response says so.
       return receive_response(on_interrupted);
     } catch (const ConnectionClosedByPeer& closed) {
-      if (attempt == 2) {
-        throw ConnectionError(std::string(closed.what()) + ", again after reconnecting");
-      }
+      close();
+      if (attempt == 2) throw ConnectionError(std::string(closed.what()) + ", again after reconnecting");
+    } catch (...) {
+      close();
+      throw;
     }
   }
 }

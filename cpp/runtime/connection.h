@@ -75,8 +75,9 @@ class Connection {
 
   // Sends a request (its pieces go out in one sendmsg, without being joined) and returns
   // the response. If the peer closed the connection before any byte of the answer arrived,
-  // reconnects and sends once more. Throws ConnectionError or http::ProtocolError, after
-  // which the connection is closed and the next call reconnects.
+  // reconnects and sends once more. A peer that answers and stops reading before the whole
+  // body is sent (413) still has its answer returned. Throws ConnectionError or
+  // http::ProtocolError, after which the connection is closed and the next call reconnects.
   http::Message exchange(std::initializer_list<std::string_view> request, const InterruptHandler& on_interrupted);
 
   // The two halves of exchange(), without the retry, for requests whose body cannot be

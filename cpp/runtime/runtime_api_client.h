@@ -1,6 +1,9 @@
 // The Runtime API (2018-06-01) client: one keep-alive HTTP/1.1 connection to
 // AWS_LAMBDA_RUNTIME_API. Contract: ../shared/spec/runtime.md section 1.
 // Plain C++ (no Python): the invocation loop decides what each answer means for the process.
+// The connection has TCP_NODELAY on and is reopened transparently: when Lambda closed it
+// before any byte of an answer arrived, the request is sent once more on a new one. Every
+// request carries `User-Agent: lamina/<version>`. Not thread-safe: one client per thread.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +17,8 @@
 namespace lamina::runtime {
 
 // The Runtime API could not be talked to: connection refused, closed mid-response, a
-// response that is not HTTP/1.1, a status `next` must not get. Unrecoverable for the process.
+// response that is not HTTP/1.1, a status `next` must not get, a request id that cannot go
+// into a path. The message names the request and what went wrong. Unrecoverable for the process.
 class RuntimeApiError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -49,21 +53,30 @@ class RuntimeApiClient {
   RuntimeApiClient& operator=(const RuntimeApiClient&) = delete;
 
   // GET /runtime/invocation/next; blocks without a timeout. When a signal interrupts the
-  // wait (EINTR), `on_interrupted` runs and the wait resumes; it may throw to abandon it.
-  // Throws RuntimeApiError on a non-200 answer (500 included) or a broken connection.
+  // wait (EINTR), `on_interrupted` runs (may be empty) and the wait resumes; it may throw to
+  // abandon it, and its exception propagates after the connection is closed (the next call
+  // reconnects). Throws RuntimeApiError on a non-200 answer (500 included, with its status and
+  // body in the message), an answer without a request id, or a broken connection.
+  // The body arrives straight into Invocation::body, Content-Length or chunked.
   Invocation next(const std::function<void()>& on_interrupted);
 
-  // POST /runtime/invocation/{id}/response with the given Content-Type;
-  // echoes the invocation's Lambda-Runtime-Invocation-Id.
+  // POST /runtime/invocation/{id}/response with the given Content-Type (none when empty);
+  // echoes the invocation's Lambda-Runtime-Invocation-Id. The body is sent from `body` itself
+  // (gathered with the head, not copied). Every HTTP answer is returned (202, 410, 413, 500...);
+  // only a broken connection or a malformed answer throws RuntimeApiError. Interrupted sends
+  // and receives resume by themselves.
   PostAnswer post_response(const Invocation& invocation, std::string_view body,
                            std::string_view content_type);
 
-  // POST /runtime/invocation/{id}/error with Lambda-Runtime-Function-Error-Type and, when
-  // non-empty and under 1 MiB, Lambda-Runtime-Function-XRay-Error-Cause.
+  // POST /runtime/invocation/{id}/error with Content-Type: application/json,
+  // Lambda-Runtime-Function-Error-Type and, when non-empty and under 1 MiB,
+  // Lambda-Runtime-Function-XRay-Error-Cause; echoes Lambda-Runtime-Invocation-Id. An error type
+  // or cause that cannot be a header value (a line break) is left out rather than failing the
+  // report: the JSON body carries it. Answers as post_response.
   PostAnswer post_error(const Invocation& invocation, std::string_view error_json,
                         std::string_view error_type, std::string_view xray_cause);
 
-  // POST /runtime/init/error with Lambda-Runtime-Function-Error-Type.
+  // POST /runtime/init/error with Lambda-Runtime-Function-Error-Type (as post_error).
   PostAnswer post_init_error(std::string_view error_json, std::string_view error_type);
 
   // SnapStart: GET /runtime/restore/next (throws RuntimeApiError unless 200) and

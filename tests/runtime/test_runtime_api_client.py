@@ -373,6 +373,30 @@ def test_an_unhappy_answer_to_a_post_is_returned_not_raised(api, client, status,
     assert client.post_error(invocation, b"{}", "Boom") == (status, body)
 
 
+def test_an_answer_sent_before_a_large_body_was_read_is_returned(tmp_path):
+    # Lambda answers 413 to a body over its limit without reading all of it, then closes:
+    # the client's send fails, but the answer is there to be read, and nothing is sent twice.
+    too_large = b'{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}'
+    listener = socket.create_server(("127.0.0.1", 0))
+    requests_seen = []
+
+    def answer_early() -> None:
+        with listener:
+            connection, _ = listener.accept()
+            with connection:
+                requests_seen.append(connection.recv(4096))
+                connection.sendall(b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\n"
+                                   b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(too_large), too_large))
+                connection.shutdown(socket.SHUT_WR)
+                time.sleep(0.2)  # then close with most of the body unread, which resets the connection
+
+    threading.Thread(target=answer_early, daemon=True).start()
+    client = RuntimeApiClient("127.0.0.1:%d" % listener.getsockname()[1])
+    answer = within(SECONDS, client.post_response, "request-1", os.urandom(20 * 1024 * 1024), "application/json")
+    assert answer == (413, too_large)
+    assert len(requests_seen) == 1
+
+
 def test_a_post_answered_with_garbage_raises_naming_the_request(api, client):
     api.push(ScriptedInvocation(raw_answer=b"HTTP/1.1 20"))
     invocation = client.next()
