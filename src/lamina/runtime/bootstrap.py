@@ -3,7 +3,6 @@ invocation loop. ``python -m lamina [HANDLER]`` runs :func:`main`."""
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from lamina import _core
@@ -48,7 +47,7 @@ class InvocationHooks:
         self.end_invocation = logs.end_invocation
         self.report_error = errors.report_invocation_error
         self.fault_error = FaultError
-        self.warn = logging.getLogger("lamina.runtime").warning
+        self.warn = _warn
         # One event loop for the process, created at init: pooled async clients survive
         # between invocations (asyncio.run per invocation would close them).
         self._event_loop = _new_event_loop() if _is_coroutine_function(handler) else None
@@ -95,6 +94,8 @@ def run(config: RuntimeConfig, keep_serving_on_failures: bool = False) -> None:
 
 def fail_init(client: Any, exc: BaseException) -> None:
     """Reports an init failure to Lambda and the log, then ends the process with status 1."""
+    import logging
+
     report = errors.describe(exc)
     logging.warning(UNHANDLED_EXCEPTION_WARNING)
     logs.log_uncaught_error(report.body)
@@ -111,6 +112,13 @@ def _prepare_process(config: RuntimeConfig) -> None:
     # Lambda reads stdout line by line: flush per line, not per write() as awslambdaric does.
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)
+
+
+def _warn(message: str) -> None:
+    """A warning line in the function log (the runtime's own, e.g. a 410 answer)."""
+    import logging
+
+    logging.getLogger("lamina.runtime").warning(message)
 
 
 def _is_coroutine_function(function: Any) -> bool:

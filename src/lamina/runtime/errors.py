@@ -4,20 +4,21 @@ its X-Ray cause, and the log line. Contract: ../shared/spec/runtime.md sections 
 from __future__ import annotations
 
 import os
-import traceback
 
 from lamina import _core
 from lamina.runtime import logs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import traceback
     from typing import Any
 
 # Frames of these files, at the top of a traceback, are the runtime's and not the user's.
+_STANDARD_LIBRARY = os.path.dirname(os.__file__) + os.sep
 _RUNTIME_PATHS = (
     os.path.dirname(os.path.abspath(__file__)) + os.sep,
-    os.path.dirname(os.path.abspath(traceback.__file__)) + os.sep + "asyncio" + os.sep,
-    os.path.dirname(os.path.abspath(traceback.__file__)) + os.sep + "importlib" + os.sep,
+    _STANDARD_LIBRARY + "asyncio" + os.sep,
+    _STANDARD_LIBRARY + "importlib" + os.sep,
     "<frozen importlib.",
 )
 _XRAY_CAUSE_LIMIT = 1024 * 1024
@@ -64,6 +65,8 @@ def describe(exc: BaseException, request_id: str = "") -> ErrorReport:
     if isinstance(exc, FaultError):
         body = _error_body(exc.message, exc.error_type, request_id, exc.stack_trace)
         return ErrorReport(body, _xray_cause("LambdaValidationError", exc.message, []))
+    import traceback  # errors are the rare path: not imported during init
+
     frames = user_frames(exc.__traceback__)
     error_type = type(exc).__name__
     # Plain tuples: awslambdaric's stack lines have no column markers (~~~^^^).
@@ -80,18 +83,20 @@ def report_invocation_error(exc: BaseException, request_id: str) -> tuple[bytes,
     return report.encoded_body(), report.error_type, report.xray_cause
 
 
-def user_frames(tb: Any) -> traceback.StackSummary:
+def user_frames(tb: Any) -> list[traceback.FrameSummary]:
     """The traceback's frames without the runtime's own frames at the top."""
+    import traceback
+
     frames = traceback.extract_tb(tb)
     first_user_frame = next((i for i, f in enumerate(frames) if not f.filename.startswith(_RUNTIME_PATHS)), len(frames))
-    return traceback.StackSummary.from_list(frames[first_user_frame:])
+    return frames[first_user_frame:]
 
 
 def _error_body(message: str, error_type: str, request_id: str, stack_trace: list[str]) -> dict[str, Any]:
     return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack_trace}
 
 
-def _xray_cause(error_type: str, message: str, frames: traceback.StackSummary | list) -> dict[str, Any]:
+def _xray_cause(error_type: str, message: str, frames: list[traceback.FrameSummary]) -> dict[str, Any]:
     paths = list(dict.fromkeys(f.filename for f in frames))
     stack = [{"label": f.name, "path": f.filename, "line": f.lineno} for f in frames]
     return {

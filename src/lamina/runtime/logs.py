@@ -7,17 +7,14 @@ Formats and frames follow ../shared/spec/runtime.md section 5 and awslambdaric: 
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
-TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
-TEXT_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 JSON_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 NO_BREAK_SPACE = "\u00a0"
 
@@ -30,15 +27,6 @@ current_request_id = ""
 current_tenant_id: str | None = None
 _sink: LogSink | None = None
 _json_format = False
-
-# LogRecord attributes that are not user `extra=` fields in JSON lines.
-_RESERVED_RECORD_FIELDS = frozenset(
-    (
-        "name msg args levelname levelno pathname filename module exc_info exc_text stack_info "
-        "lineno funcName created msecs relativeCreated thread threadName processName process "
-        "taskName aws_request_id tenant_id _frame_type message asctime"
-    ).split()
-)
 
 
 def begin_invocation(request_id: str, tenant_id: str | None, trace_id: str | None) -> None:
@@ -99,84 +87,54 @@ def write(message: str) -> None:
         _sink.write(message, TEXT_FRAME_TYPES[0])
 
 
-def _frame_level(levelno: int) -> int:
-    return min(50, max(0, levelno)) // 10 * 10
-
-
-class RequestIdFilter(logging.Filter):
-    """Stamps each record with the invocation in progress."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = current_request_id
-        record.tenant_id = current_tenant_id
-        return True
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record with awslambdaric's keys (``level``, not ``log_level``)."""
-
-    def __init__(self) -> None:
-        super().__init__(datefmt=JSON_DATE_FORMAT)
-
-    def format(self, record: logging.LogRecord) -> str:
-        record.levelno = _frame_level(record.levelno)
-        record.levelname = logging.getLevelName(record.levelno)
-        message = record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
-        fields: dict[str, Any] = {
-            "timestamp": self.formatTime(record, self.datefmt),
-            "level": record.levelname,
-            "message": message,
-            "logger": record.name,
-            "requestId": getattr(record, "aws_request_id", None),
-        }
-        if record.exc_info:
-            import traceback
-
-            fields["stackTrace"] = traceback.format_tb(record.exc_info[2])
-            fields["errorType"] = record.exc_info[0].__name__
-            fields["errorMessage"] = str(record.exc_info[1])
-            fields["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
-        if getattr(record, "tenant_id", None) is not None:
-            fields["tenantId"] = record.tenant_id
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED_RECORD_FIELDS and key not in fields:
-                fields[key] = value
-        return _dump_json({k: v for k, v in fields.items() if v is not None}) + "\n"
-
-
-class LambdaLogHandler(logging.Handler):
-    """Sends formatted records to the sink with the frame type of their level."""
-
-    def __init__(self, sink: LogSink, frame_types: dict[int, int], by_level: bool) -> None:
-        super().__init__()
-        self.sink = sink
-        self.frame_types = frame_types
-        self.by_level = by_level
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = self.format(record)
-            frame_type = self.frame_types[_frame_level(record.levelno) if self.by_level else 0]
-            self.sink.write(message, frame_type)
-        except Exception:
-            self.handleError(record)
-
-
 def setup(sink: LogSink, json_format: bool, level: str | None) -> None:
-    """Installs the Lambda log handler on the root logger (as awslambdaric does)."""
+    """Routes the function log to ``sink`` and puts Lambda's handler on the root logger, as
+    awslambdaric does, at the moment ``logging`` is first imported: a function that never
+    logs does not pay for importing it during its cold start."""
     global _sink, _json_format
     _sink = sink
     _json_format = json_format
-    logging.Formatter.converter = time.gmtime
-    # With a level configured, text records carry their level in the frame type too.
-    frame_types = JSON_FRAME_TYPES if json_format else TEXT_FRAME_TYPES
-    handler = LambdaLogHandler(sink, frame_types, by_level=json_format or bool(level))
-    handler.setFormatter(JsonFormatter() if json_format else logging.Formatter(TEXT_FORMAT, TEXT_DATE_FORMAT))
-    handler.addFilter(RequestIdFilter())
-    root = logging.getLogger()
-    if level in logging._nameToLevel:
-        root.setLevel(level)
-    root.addHandler(handler)
+
+    def install() -> None:
+        from lamina.runtime import log_handler
+
+        log_handler.install(sink, json_format, level)
+
+    if "logging" in sys.modules:
+        install()
+    else:
+        sys.meta_path.insert(0, _RunAfterImport("logging", install))
+
+
+class _RunAfterImport:
+    """A meta path finder that runs ``callback`` right after module ``name`` has executed,
+    before the importer gets it, then steps aside."""
+
+    def __init__(self, name: str, callback: Callable[[], None]) -> None:
+        self.name = name
+        self.callback = callback
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> Any:
+        if name != self.name:
+            return None
+        sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            spec = finder.find_spec(name, path, target) if hasattr(finder, "find_spec") else None
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        original_exec_module = loader.exec_module
+        callback = self.callback
+
+        def exec_module(module: Any) -> None:
+            del loader.exec_module  # back to the class's own method
+            original_exec_module(module)
+            callback()
+
+        loader.exec_module = exec_module
+        return spec
 
 
 def log_uncaught_error(error: dict[str, Any]) -> None:
@@ -185,7 +143,7 @@ def log_uncaught_error(error: dict[str, Any]) -> None:
     frame_type = (JSON_FRAME_TYPES if _json_format else TEXT_FRAME_TYPES)[40]
     if _json_format:
         timestamp = time.strftime(JSON_DATE_FORMAT, time.gmtime())
-        sink.write_error_lines([_dump_json({"timestamp": timestamp, "level": "ERROR", **error})], frame_type)
+        sink.write_error_lines([dump_json({"timestamp": timestamp, "level": "ERROR", **error})], frame_type)
         return
     description = "[ERROR]"
     if error.get("errorType"):
@@ -209,7 +167,7 @@ def _indent_with_no_break_spaces(line: str) -> str:
     return NO_BREAK_SPACE * (len(line) - len(stripped)) + stripped
 
 
-def _dump_json(value: Any) -> str:
+def dump_json(value: Any) -> str:
     import json  # only JSON-format functions pay for it
 
     return json.dumps(value, ensure_ascii=False, default=str)
