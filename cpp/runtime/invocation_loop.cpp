@@ -74,6 +74,7 @@ PythonHooks PythonHooks::from_object(py::handle hooks) {
       hooks.attr("make_context"),
       py::tuple(hooks.attr("function_info")),
       hooks.attr("begin_invocation"),
+      hooks.attr("environ_data"),
       hooks.attr("end_invocation"),
       hooks.attr("report_error"),
       hooks.attr("run_awaitable"),
@@ -110,8 +111,8 @@ Invocation InvocationLoop::wait_for_next() {
 
 void InvocationLoop::serve(const Invocation& invocation) {
   py::str request_id = to_str(invocation.request_id);
-  call(hooks_.begin_invocation,
-       {request_id.ptr(), to_optional_str(invocation.tenant_id).ptr(), to_optional_str(invocation.trace_id).ptr()});
+  update_trace_id(invocation);
+  call(hooks_.begin_invocation, {request_id.ptr(), to_optional_str(invocation.tenant_id).ptr()});
 
   std::optional<py::error_already_set> failure;
   py::object result;
@@ -152,6 +153,20 @@ void InvocationLoop::serve(const Invocation& invocation) {
     return;
   }
   check_answer(answer, invocation, "response");
+}
+
+void InvocationLoop::update_trace_id(const Invocation& invocation) {
+  PyObject* environ_data = hooks_.environ_data.ptr();
+  if (invocation.trace_id) {
+    trace_id_variable_.set(*invocation.trace_id);
+    py::bytes value(*invocation.trace_id);
+    if (PyDict_SetItem(environ_data, trace_id_key_.ptr(), value.ptr()) != 0) throw py::error_already_set();
+    return;
+  }
+  trace_id_variable_.remove();
+  if (PyDict_Contains(environ_data, trace_id_key_.ptr()) == 1 && PyDict_DelItem(environ_data, trace_id_key_.ptr()) != 0) {
+    throw py::error_already_set();
+  }
 }
 
 py::object InvocationLoop::build_context(const Invocation& invocation, const py::str& request_id) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "runtime/runtime_api_client.h"
+#include "runtime/trace_id_variable.h"
 
 namespace lamina::runtime {
 
@@ -15,7 +16,8 @@ struct PythonHooks {
   pybind11::object handler;            // the user's handler(event, context)
   pybind11::object make_context;       // Context(request_id, deadline_ms, arn, client_context, identity, tenant_id, *function_info)
   pybind11::tuple function_info;       // the Context arguments that are the same for every invocation
-  pybind11::object begin_invocation;   // (request_id, tenant_id, trace_id): log request id, _X_AMZN_TRACE_ID
+  pybind11::object begin_invocation;   // (request_id, tenant_id): the request id of log lines
+  pybind11::dict environ_data;         // os.environ's dict, kept in step with the C environment
   pybind11::object end_invocation;     // (): flushes stdout
   pybind11::object report_error;       // (exception, request_id) -> (body: bytes, error_type: str, xray_cause: str)
   pybind11::object run_awaitable;      // (awaitable) -> result, on the runtime's one event loop
@@ -39,6 +41,7 @@ class InvocationLoop {
  private:
   Invocation wait_for_next();
   void serve(const Invocation& invocation);
+  void update_trace_id(const Invocation& invocation);
   pybind11::object build_context(const Invocation& invocation, const pybind11::str& request_id);
   pybind11::object decode_event(const Invocation& invocation);
   pybind11::object decode_header_json(const std::string& text, const char* name);
@@ -52,6 +55,8 @@ class InvocationLoop {
   PythonHooks hooks_;
   bool keep_serving_on_failures_;
   std::string response_;  // reused for every response body
+  TraceIdVariable trace_id_variable_;
+  pybind11::bytes trace_id_key_{"_X_AMZN_TRACE_ID"};
 };
 
 }  // namespace lamina::runtime

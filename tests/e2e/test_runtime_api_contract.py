@@ -78,6 +78,15 @@ def test_trace_id_is_set_for_each_invocation_and_removed_without_header(start_ru
     assert untraced["trace_id"] is None
 
 
+def test_trace_id_reaches_os_environ_and_child_processes(start_runtime):
+    runtime = start_runtime("app.trace_id_everywhere")
+    long_id = "Root=1-" + "f" * 200
+    for trace_id in ["Root=1-abc", None, long_id, "Root=1-short"]:
+        fields = reply_json(runtime.invoke(ScriptedInvocation(event=b"{}", trace_id=trace_id)))
+        expected = trace_id if trace_id is not None else None
+        assert fields == {"os_environ": expected, "getenv": expected, "child": trace_id or "unset"}
+
+
 def test_error_post_carries_error_type_header_and_xray_cause(start_runtime):
     invocation = ScriptedInvocation(event=b"{}")
     reply = start_runtime("app.raises_value_error").invoke(invocation)

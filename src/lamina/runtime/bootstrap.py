@@ -44,6 +44,9 @@ class InvocationHooks:
             config.log_stream_name,
         )
         self.begin_invocation = logs.begin_invocation
+        # The loop sets _X_AMZN_TRACE_ID in the C environment itself (os.environ's putenv
+        # leaks every replaced value) and keeps os.environ's own dict in step.
+        self.environ_data = os.environ._data  # type: ignore[attr-defined]
         self.end_invocation = logs.end_invocation
         self.report_error = errors.report_invocation_error
         self.fault_error = FaultError

@@ -29,15 +29,11 @@ _sink: LogSink | None = None
 _json_format = False
 
 
-def begin_invocation(request_id: str, tenant_id: str | None, trace_id: str | None) -> None:
+def begin_invocation(request_id: str, tenant_id: str | None) -> None:
     """Called by the invocation loop before the handler runs."""
     global current_request_id, current_tenant_id
     current_request_id = request_id
     current_tenant_id = tenant_id
-    if trace_id is not None:
-        os.environ["_X_AMZN_TRACE_ID"] = trace_id
-    elif "_X_AMZN_TRACE_ID" in os.environ:
-        del os.environ["_X_AMZN_TRACE_ID"]
 
 
 def end_invocation() -> None:

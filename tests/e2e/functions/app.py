@@ -153,3 +153,10 @@ def deep_result(event, context):
     for _ in range(event["depth"]):
         result = [result]
     return result
+
+
+def trace_id_everywhere(event, context):
+    import subprocess
+
+    child = subprocess.run(["sh", "-c", 'printf %s "${_X_AMZN_TRACE_ID-unset}"'], capture_output=True, text=True)
+    return {"os_environ": os.environ.get("_X_AMZN_TRACE_ID"), "getenv": os.getenv("_X_AMZN_TRACE_ID"), "child": child.stdout}
