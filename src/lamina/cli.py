@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -49,7 +50,11 @@ def invoke_once(arguments: argparse.Namespace) -> int:
 
     with ScriptedRuntimeApi() as api:
         environment["AWS_LAMBDA_RUNTIME_API"] = api.address
-        runtime = subprocess.Popen([sys.executable, "-m", "lamina"], cwd=root, env=environment, stdout=sys.stderr)
+        runtime = subprocess.Popen(
+            [sys.executable, "-m", "lamina"], cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        relay = threading.Thread(target=_relay_log, args=(runtime.stdout,), daemon=True)
+        relay.start()
         invocation = api.push(
             ScriptedInvocation(event=event, deadline_ms=int((time.time() + arguments.timeout) * 1000))
         )
@@ -58,6 +63,7 @@ def invoke_once(arguments: argparse.Namespace) -> int:
         finally:
             runtime.terminate()
             runtime.wait()
+            relay.join(timeout=1)
     if reply is None:
         if runtime.returncode not in (0, -15):
             error = {"errorType": "Runtime.ExitError", "errorMessage": f"Runtime exited with error: exit status {runtime.returncode}"}
@@ -67,6 +73,14 @@ def invoke_once(arguments: argparse.Namespace) -> int:
         return 1
     sys.stdout.buffer.write(reply.body + b"\n")
     return 0 if reply.path.endswith("/response") else 1
+
+
+def _relay_log(output) -> None:
+    """The function's log to stderr; an error line's "\r" separators (one CloudWatch event on
+    Lambda) become line breaks, so that a terminal shows the traceback."""
+    for line in iter(output.readline, b""):
+        sys.stderr.buffer.write(line.replace(b"\r", b"\n"))
+        sys.stderr.flush()
 
 
 def _wait_for_reply(api: ScriptedRuntimeApi, invocation: ScriptedInvocation, runtime: subprocess.Popen, timeout: float):

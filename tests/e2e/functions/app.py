@@ -160,3 +160,7 @@ def trace_id_everywhere(event, context):
 
     child = subprocess.run(["sh", "-c", 'printf %s "${_X_AMZN_TRACE_ID-unset}"'], capture_output=True, text=True)
     return {"os_environ": os.environ.get("_X_AMZN_TRACE_ID"), "getenv": os.getenv("_X_AMZN_TRACE_ID"), "child": child.stdout}
+
+
+def env_var(event, context):
+    return os.environ.get(event["name"])
