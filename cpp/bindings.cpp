@@ -15,13 +15,9 @@
 #include "http/errors.h"
 #include "http/message_parser.h"
 #include "http/message_writer.h"
-#include "runtime/runtime_api_client.h"
-
-#include "runtime/invocation_loop.h"
-
-#include <string_view>
-
 #include "json/codec.h"
+#include "runtime/invocation_loop.h"
+#include "runtime/runtime_api_client.h"
 
 namespace py = pybind11;
 
@@ -221,29 +217,7 @@ void bind_http(py::module_& m) {
 
 // --- the Runtime API client ----------------------------------------------------------------
 
-void bind_runtime(py::module_& m) {
-  using lamina::runtime::InvocationLoop;
-  using lamina::runtime::PythonHooks;
-  using lamina::runtime::RuntimeApiClient;
-  py::class_<InvocationLoop>(m, "InvocationLoop",
-                             "The native invocation loop: next, handler, response/error, repeated.")
-      .def(py::init([](RuntimeApiClient& client, py::handle hooks, bool keep_serving_on_failures) {
-             return std::make_unique<InvocationLoop>(client, PythonHooks::from_object(hooks),
-                                                     keep_serving_on_failures);
-           }),
-           py::arg("client"), py::arg("hooks"), py::arg("keep_serving_on_failures") = false,
-           py::keep_alive<1, 2>())
-      .def("run", &InvocationLoop::run, py::arg("max_invocations") = 0,
-           "Serves invocations until the handler raises a BaseException or the Runtime API fails.");
-}
-
-// While `next` waits without the GIL, a signal makes recv() return EINTR: run Python's signal
-// handlers then (a SIGTERM handler must run while the runtime is idle), and abandon the wait
-// if one raised.
-void run_python_signal_handlers() {
-  py::gil_scoped_acquire gil;
-  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-}
+using lamina::runtime::run_python_signal_handlers;
 
 // Runs one post on the bytes of `body` and returns (status, body) of Lambda's answer.
 template <typename Post>
@@ -360,12 +334,30 @@ void bind_runtime_api_client(py::module_& m) {
           py::arg("error_json"), py::arg("error_type"));
 }
 
+// --- the invocation loop -------------------------------------------------------------------
+
+void bind_invocation_loop(py::module_& m) {
+  using lamina::runtime::InvocationLoop;
+  using lamina::runtime::PythonHooks;
+  using lamina::runtime::RuntimeApiClient;
+  py::class_<InvocationLoop>(m, "InvocationLoop",
+                             "The native invocation loop: next, handler, response/error, repeated.")
+      .def(py::init([](RuntimeApiClient& client, py::handle hooks, bool keep_serving_on_failures) {
+             return std::make_unique<InvocationLoop>(client, PythonHooks::from_object(hooks),
+                                                     keep_serving_on_failures);
+           }),
+           py::arg("client"), py::arg("hooks"), py::arg("keep_serving_on_failures") = false,
+           py::keep_alive<1, 2>())
+      .def("run", &InvocationLoop::run, py::arg("max_invocations") = 0,
+           "Serves invocations until the handler raises a BaseException or the Runtime API fails.");
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "lamina's native core: Runtime API client, payload codec, invocation loop";
   bind_json(m);
   bind_http(m);
-  bind_runtime(m);
   bind_runtime_api_client(m);
+  bind_invocation_loop(m);
 }

@@ -18,13 +18,6 @@ constexpr std::string_view kBytesContentType = "application/unknown";
 constexpr int kNextAttempts = 5;
 constexpr std::chrono::milliseconds kFirstRetryDelay{100};
 
-// Runs Python signal handlers (a SIGTERM handler, say) when a signal interrupts the wait
-// for `next`; a handler that raises (sys.exit) abandons the wait.
-void run_python_signal_handlers() {
-  py::gil_scoped_acquire acquire;
-  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-}
-
 // Header values are bytes off the wire: decoding must not fail on garbage.
 py::str to_str(const std::string& value) {
   PyObject* text = PyUnicode_DecodeUTF8(value.data(), static_cast<Py_ssize_t>(value.size()), "surrogateescape");
@@ -67,6 +60,11 @@ py::object exception_of(py::error_already_set& error) {
 }
 
 }  // namespace
+
+void run_python_signal_handlers() {
+  py::gil_scoped_acquire acquire;
+  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
 
 PythonHooks PythonHooks::from_object(py::handle hooks) {
   return PythonHooks{

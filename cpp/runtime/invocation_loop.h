@@ -11,6 +11,11 @@
 
 namespace lamina::runtime {
 
+// Runs Python's signal handlers when a signal interrupted a wait on Lambda (recv() returned
+// EINTR while the GIL was released): a SIGTERM handler must run while the runtime is idle.
+// Throws pybind11::error_already_set when a handler raised, which abandons the wait.
+void run_python_signal_handlers();
+
 // The Python side of an invocation, read once from lamina.runtime.bootstrap.InvocationHooks.
 struct PythonHooks {
   pybind11::object handler;            // the user's handler(event, context)
