@@ -89,7 +89,7 @@ struct EncoderWorkspace {
       std::vector<EncodeFrame>().swap(frames);
     }
     output.clear();
-    if (output.capacity() > (size_t{8} << 20)) {
+    if (output.capacity() > (size_t{1} << 20)) {
       std::string().swap(output);
     }
   }
