@@ -16,6 +16,7 @@
 #include "http/message_parser.h"
 #include "http/message_writer.h"
 #include "json/codec.h"
+#include "json/python_ref.h"
 #include "runtime/invocation_loop.h"
 #include "runtime/runtime_api_client.h"
 
@@ -53,7 +54,7 @@ py::object decode_json(py::handle data) {
     const char* text = PyUnicode_AsUTF8AndSize(source, &length);
     if (text == nullptr) {
       // Lone surrogates have no UTF-8 form; the codec reads UTF-8 only.
-      throw lamina::json::DecodeError(py::error_already_set().what());
+      throw lamina::json::DecodeError(lamina::json::take_python_error_message());
     }
     return py::reinterpret_steal<py::object>(
         lamina::json::decode({text, static_cast<size_t>(length)}));
@@ -80,7 +81,9 @@ void bind_json(py::module_& m) {
       },
       py::arg("value"),
       "Encodes a handler result as compact JSON bytes, as awslambdaric's marshaller would "
-      "(Decimal, namedtuple, NaN, ...). Raises JSONEncodeError with simplejson's message.");
+      "(Decimal, namedtuple, NaN, ...). Raises JSONEncodeError with simplejson's message. "
+      "A bytes result is encoded as a UTF-8 string like nested bytes; the runtime sends a "
+      "bytes result verbatim instead of calling this.");
 }
 
 // --- http: the sans-IO parser and writer, for tests on raw bytes --------------------------

@@ -52,6 +52,9 @@ struct DecoderWorkspace {
     if (string_scratch.capacity() > (size_t{1} << 20)) {
       std::string().swap(string_scratch);
     }
+    if (number_scratch.capacity() > (size_t{1} << 16)) {
+      std::string().swap(number_scratch);
+    }
   }
 };
 
@@ -111,9 +114,8 @@ class DocumentDecoder {
     guard.release();
   }
 
-  void open(size_t offset, bool is_object) {
+  void open(bool is_object) {
     if (workspace_.frames.size() >= static_cast<size_t>(kMaxDepth)) {
-      (void)offset;
       throw DecodeError(std::string(is_object ? messages::kObjectTooDeep : messages::kArrayTooDeep));
     }
     workspace_.frames.push_back(Frame{static_cast<uint32_t>(workspace_.values.size()), is_object});
@@ -235,7 +237,7 @@ value:
       at = tokens[++token];
       goto after_value;
     case '{':
-      open(at, true);
+      open(true);
       at = tokens[++token];
       if (at < length && in[at] == '"') {
         goto object_key;
@@ -247,7 +249,7 @@ value:
       }
       fail(messages::kExpectingFirstPropertyName, at);
     case '[':
-      open(at, false);
+      open(false);
       at = tokens[++token];
       if (at == length) {
         fail(messages::kExpectingValueOrArrayEnd, at);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "json/codec.h"
@@ -89,7 +90,7 @@ struct EncoderWorkspace {
       std::vector<EncodeFrame>().swap(frames);
     }
     output.clear();
-    if (output.capacity() > (size_t{8} << 20)) {
+    if (output.capacity() > (size_t{1} << 20)) {
       std::string().swap(output);
     }
   }
@@ -362,10 +363,13 @@ class Encoder {
     if (data == nullptr) {
       throw_python_error();
     }
-    // str(Decimal) starts with a digit when finite; "NaN", "-NaN", "sNaN" otherwise
-    // ("Infinity" stays as it is, as awslambdaric writes it).
-    const char first = length > 0 && data[0] == '-' ? (length > 1 ? data[1] : '\0') : (length > 0 ? data[0] : '\0');
-    if (first == 'N' || first == 's') {
+    // str(Decimal) is "NaN", "sNaN" or one of them after a '-' exactly when is_nan() is true
+    // ("Infinity" is written as it is, as awslambdaric writes it).
+    std::string_view unsigned_text(data, static_cast<size_t>(length));
+    if (!unsigned_text.empty() && unsigned_text.front() == '-') {
+      unsigned_text.remove_prefix(1);
+    }
+    if (!unsigned_text.empty() && (unsigned_text.front() == 'N' || unsigned_text.front() == 's')) {
       writer_.append("NaN", 3);
       return;
     }

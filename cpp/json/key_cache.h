@@ -24,19 +24,26 @@ class KeyCache {
   ~KeyCache() { clear(); }
 
   static uint64_t hash(const char* data, size_t length) noexcept {
+    // Whole-word loads only (a variable-length copy into a word stalls on store forwarding);
+    // short tails are folded wyhash-style. Collisions only cost a memcmp.
     uint64_t hash = 0x9E3779B97F4A7C15ULL ^ length;
-    while (length >= 8) {
-      uint64_t word;
-      std::memcpy(&word, data, 8);
-      hash = (hash ^ word) * 0xBF58476D1CE4E5B9ULL;
-      hash ^= hash >> 31;
-      data += 8;
-      length -= 8;
+    uint64_t tail;
+    if (length >= 8) {
+      const char* const last_word = data + length - 8;
+      for (; data < last_word; data += 8) {
+        hash = mix(hash, load64(data));
+      }
+      tail = load64(last_word);
+    } else if (length >= 4) {
+      tail = (static_cast<uint64_t>(load32(data)) << 32) | load32(data + length - 4);
+    } else if (length > 0) {
+      tail = (static_cast<uint64_t>(static_cast<unsigned char>(data[0])) << 16) |
+             (static_cast<uint64_t>(static_cast<unsigned char>(data[length / 2])) << 8) |
+             static_cast<unsigned char>(data[length - 1]);
+    } else {
+      tail = 0;
     }
-    uint64_t tail = 0;
-    std::memcpy(&tail, data, length);
-    hash = (hash ^ tail) * 0x94D049BB133111EBULL;
-    return hash ^ (hash >> 29);
+    return mix(hash, tail);
   }
 
   // The cached str for these raw key bytes (escapes included, so equal bytes mean equal
@@ -87,6 +94,21 @@ class KeyCache {
   }
 
  private:
+  static uint64_t load64(const char* data) noexcept {
+    uint64_t word;
+    std::memcpy(&word, data, sizeof(word));
+    return word;
+  }
+  static uint32_t load32(const char* data) noexcept {
+    uint32_t word;
+    std::memcpy(&word, data, sizeof(word));
+    return word;
+  }
+  static uint64_t mix(uint64_t hash, uint64_t word) noexcept {
+    hash = (hash ^ word) * 0xBF58476D1CE4E5B9ULL;
+    return hash ^ (hash >> 31);
+  }
+
   struct Slot {
     uint64_t hash = 0;
     const char* data = nullptr;

@@ -45,7 +45,9 @@ class StructuralIndex {
   void prepare(size_t document_length) {
     const size_t needed = document_length + 1;
     if (needed > capacity_) {
-      positions_ = std::make_unique<uint32_t[]>(needed);
+      // Left uninitialised (make_unique would zero it): the worst case is rarely reached, and
+      // pages never written never become resident.
+      positions_.reset(new uint32_t[needed]);
       capacity_ = needed;
     }
     token_count_ = 0;

@@ -185,3 +185,8 @@ def test_decode_leaves_the_garbage_collector_as_it_found_it() -> None:
 
 def test_decode_error_is_a_value_error() -> None:
     assert issubclass(JSONDecodeError, ValueError)
+
+
+def test_str_input_with_lone_surrogates_is_rejected_as_it_has_no_utf8_form() -> None:
+    with pytest.raises(JSONDecodeError, match="surrogates not allowed"):
+        decode_json('"\ud800"')
