@@ -57,7 +57,9 @@ def drive(payload: Path, expected: Path, command: list[str], count: int, warmup:
         "--",
         *command,
     ]
-    environment = dict(os.environ, LAMBDA_TASK_ROOT=str(BENCH))
+    # As on Lambda: this machine's PYTHONUNBUFFERED would make every print() a write() syscall.
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")}
+    environment["LAMBDA_TASK_ROOT"] = str(BENCH)
     result = subprocess.run(driver, cwd=BENCH, env=environment, capture_output=True, text=True)
     report = json.loads(result.stdout)
     if report.get("outcome") != "ok":

@@ -44,7 +44,8 @@ class RuntimeProcess:
         self._output = tempfile.TemporaryDirectory()
         self.stdout_path = Path(self._output.name) / "stdout"
         self.stderr_path = Path(self._output.name) / "stderr"
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "_LAMBDA", "_HANDLER"))}
+        # Lambda's environment, not the test runner's: no AWS_* leftovers, no PYTHONUNBUFFERED.
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "_LAMBDA", "_HANDLER", "PYTHONUNBUFFERED"))}
         environment.update(FUNCTION_ENVIRONMENT)
         environment.update(AWS_LAMBDA_RUNTIME_API=api.address, LAMBDA_TASK_ROOT=str(FUNCTIONS))
         environment.update(env or {})

@@ -80,6 +80,11 @@ def test_uncaught_error_json_line(start_runtime):
     assert record["errorMessage"] == "boom"
 
 
+def test_stdout_is_flushed_per_line_not_per_write(start_runtime):
+    fields = reply_json(start_runtime("app.stdout_buffering").invoke(b"{}"))
+    assert fields == {"line_buffering": True, "write_through": False}
+
+
 def test_partial_print_line_is_flushed_when_the_invocation_ends(start_runtime):
     runtime, _, _ = run_logs_handler(start_runtime, handler="app.partial_line")
     assert "no newline at the end" in runtime.wait_for_output("no newline at the end")

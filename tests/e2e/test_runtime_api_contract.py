@@ -102,6 +102,18 @@ def test_error_post_carries_error_type_header_and_xray_cause(start_runtime):
     assert cause["paths"][0].endswith("app.py")
 
 
+def test_xray_cause_over_one_mebibyte_is_left_out(start_runtime):
+    reply = start_runtime("app.raises_huge_message").invoke(b"{}")
+    assert reply.header("Lambda-Runtime-Function-XRay-Error-Cause") is None
+    assert reply.header("Lambda-Runtime-Function-Error-Type") == "ValueError"
+    assert len(reply_json(reply)["errorMessage"]) == 1024 * 1024 + 10
+
+
+def test_proxy_variables_are_ignored(start_runtime):
+    runtime = start_runtime("app.area", env={"HTTP_PROXY": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"})
+    assert reply_json(runtime.invoke(AREA_EVENT)) == {"area": 42}
+
+
 def test_gone_answer_is_logged_and_the_runtime_goes_on(start_runtime):
     runtime = start_runtime("app.area")
     runtime.invoke(ScriptedInvocation(event=AREA_EVENT, answer_status=410, answer_body=b'{"errorType":"Gone"}'))

@@ -164,3 +164,11 @@ def trace_id_everywhere(event, context):
 
 def env_var(event, context):
     return os.environ.get(event["name"])
+
+
+def raises_huge_message(event, context):
+    raise ValueError("x" * (1024 * 1024 + 10))
+
+
+def stdout_buffering(event, context):
+    return {"line_buffering": sys.stdout.line_buffering, "write_through": sys.stdout.write_through}
