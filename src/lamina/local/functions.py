@@ -1,0 +1,116 @@
+"""What the local Lambda knows about functions and layers: their configuration, and the
+shape of an invocation and its outcome. Shared by the execution environments (which run
+functions) and the Invoke API (which configures and invokes them)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_TIMEOUT_SECONDS = 3.0
+DEFAULT_MEMORY_MB = 128
+MAX_ENVIRONMENT_BYTES = 4096
+PYTHON_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
+CUSTOM_RUNTIMES = ("provided.al2023", "provided.al2")
+ARCHITECTURES = ("x86_64", "arm64")
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+
+# Variables Lambda sets itself; a function may not define them (emulator.md).
+RESERVED_VARIABLES = frozenset(
+    {
+        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    }
+)
+_VARIABLE_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
+
+
+class ConfigurationError(ValueError):
+    """A function configuration Lambda would refuse; the message says why."""
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """One version of a function: everything needed to start its execution environments."""
+
+    name: str
+    handler: str
+    code_dir: Path  # the task root: a directory, or where the function's zip was extracted
+    runtime: str = "python3.12"
+    memory_mb: int = DEFAULT_MEMORY_MB
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    environment: dict[str, str] = field(default_factory=dict)
+    layers: tuple[Path, ...] = ()  # directories or zips, extracted to /opt in this order
+    architecture: str = "x86_64"
+    description: str = ""
+    version: str = "$LATEST"
+    reserved_concurrency: int | None = None  # None: limited only by the service's concurrency
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
+
+    def validate(self) -> None:
+        """Raises ConfigurationError for what CreateFunction would refuse."""
+        if self.runtime not in PYTHON_RUNTIMES + CUSTOM_RUNTIMES:
+            raise ConfigurationError(f"Runtime {self.runtime!r} is not supported: use one of {', '.join(PYTHON_RUNTIMES + CUSTOM_RUNTIMES)}")
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigurationError(f"Architecture {self.architecture!r} is not one of {', '.join(ARCHITECTURES)}")
+        if not 128 <= self.memory_mb <= 10240:
+            raise ConfigurationError(f"MemorySize {self.memory_mb} is outside 128-10240 MB")
+        if not 0 < self.timeout_seconds <= 900:
+            raise ConfigurationError(f"Timeout {self.timeout_seconds} is outside 1-900 seconds")
+        for key in self.environment:
+            if not _VARIABLE_NAME.fullmatch(key):
+                raise ConfigurationError(
+                    f"Environment variable name {key!r} must start with a letter and have at least 2 "
+                    "characters: letters, digits and underscores"
+                )
+            if key in RESERVED_VARIABLES:
+                raise ConfigurationError(f"Environment variable {key} is reserved by Lambda")
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in self.environment.items())
+        if size > MAX_ENVIRONMENT_BYTES:
+            raise ConfigurationError(
+                f"Environment variables take {size} bytes; Lambda allows at most {MAX_ENVIRONMENT_BYTES}"
+            )
+
+
+@dataclass(frozen=True)
+class InvocationRequest:
+    """One synchronous invocation, as the Invoke API received it."""
+
+    payload: bytes
+    client_context: str | None = None  # the decoded X-Amz-Client-Context JSON text
+    tail_log: bool = False  # X-Amz-Log-Type: Tail
+    trace_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """What the caller gets back. `function_error` is "Unhandled" when the function failed
+    (the payload is then the error JSON), as Lambda's X-Amz-Function-Error says."""
+
+    request_id: str
+    payload: bytes
+    executed_version: str
+    function_error: str | None = None
+    content_type: str = "application/json"
+    log_tail: bytes = b""  # the last 4 KB of this invocation's log, START … REPORT
+
+
+class FunctionNotFound(LookupError):
+    """No function (or version) by that name: ResourceNotFoundException."""
+
+
+class Throttled(Exception):
+    """No execution environment may be started: TooManyRequestsException with `reason`
+    ReservedFunctionConcurrentInvocationLimitExceeded or ConcurrentInvocationLimitExceeded."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
