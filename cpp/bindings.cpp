@@ -16,6 +16,8 @@
 #include "http/message_parser.h"
 #include "http/message_writer.h"
 #include "json/codec.h"
+#include "json/kernel.h"
+#include "json/scanner.h"
 #include "json/python_ref.h"
 #include "runtime/invocation_loop.h"
 #include "runtime/runtime_api_client.h"
@@ -84,6 +86,75 @@ void bind_json(py::module_& m) {
       "(Decimal, namedtuple, NaN, ...). Raises JSONEncodeError with simplejson's message. "
       "A bytes result is encoded as a UTF-8 string like nested bytes; the runtime sends a "
       "bytes result verbatim instead of calling this.");
+
+  // Stage 1 with a named kernel: tests run the SIMD kernel and the scalar reference on the
+  // same bytes and compare.
+  py::module_ kernels = m.def_submodule(
+      "_json_kernels", "The codec's stage-1 kernels, callable by name (\"scalar\" and the SIMD one).");
+  kernels.attr("active") = lamina::json::ActiveKernel::name;
+  py::list available;
+  available.append(lamina::json::scalar::Kernel::name);
+  if (std::string_view(lamina::json::ActiveKernel::name) != lamina::json::scalar::Kernel::name) {
+    available.append(lamina::json::ActiveKernel::name);
+  }
+  kernels.attr("available") = py::tuple(available);
+#if defined(LAMINA_PORTABLE)
+  kernels.attr("portable_build") = true;
+#else
+  kernels.attr("portable_build") = false;
+#endif
+  const auto unknown_kernel = [](const std::string& kernel) {
+    return py::value_error("no kernel named " + kernel + " in this build");
+  };
+  kernels.def(
+      "index_structure",
+      [unknown_kernel](const py::bytes& data, const std::string& kernel) {
+        const std::string_view bytes(data);
+        lamina::json::StructuralIndex index;
+        if (!lamina::json::visit_kernel(kernel, [&](auto chosen) {
+              decltype(chosen)::index_structure(bytes.data(), bytes.size(), index);
+            })) {
+          throw unknown_kernel(kernel);
+        }
+        const uint32_t* positions = index.positions();
+        return std::vector<uint32_t>(positions, positions + index.token_count() + 1);
+      },
+      py::arg("data"), py::arg("kernel"),
+      "Token offsets of `data` followed by the sentinel (its length), as the kernel indexes them.");
+  kernels.def(
+      "validate_utf8",
+      [unknown_kernel](const py::bytes& data, const std::string& kernel) {
+        const std::string_view bytes(data);
+        bool valid = false;
+        if (!lamina::json::visit_kernel(kernel, [&](auto chosen) {
+              valid = decltype(chosen)::validate_utf8(bytes.data(), bytes.size());
+            })) {
+          throw unknown_kernel(kernel);
+        }
+        return valid;
+      },
+      py::arg("data"), py::arg("kernel"));
+  kernels.def(
+      "find_string_special",
+      [unknown_kernel](const py::bytes& data, size_t start, const std::string& kernel) {
+        const std::string_view bytes(data);
+        if (start > bytes.size()) {
+          throw py::value_error("start is past the end of data");
+        }
+        size_t found = 0;
+        bool saw_non_ascii = false;
+        if (!lamina::json::visit_kernel(kernel, [&](auto chosen) {
+              const char* special = decltype(chosen)::find_string_special(
+                  bytes.data() + start, bytes.data() + bytes.size(), saw_non_ascii);
+              found = static_cast<size_t>(special - bytes.data());
+            })) {
+          throw unknown_kernel(kernel);
+        }
+        return py::make_tuple(found, saw_non_ascii);
+      },
+      py::arg("data"), py::arg("start"), py::arg("kernel"),
+      "(offset of the first '\"', '\\\\' or control byte from `start` on, or len(data); "
+      "whether a byte passed over was non-ASCII).");
 }
 
 // --- http: the sans-IO parser and writer, for tests on raw bytes --------------------------

@@ -31,19 +31,26 @@ namespace lamina::json {
 // Byte offsets of every token of a document, in order, followed by a sentinel equal to the
 // document's length. A token is, outside strings:
 //   - each of { } [ ] : ,
-//   - each opening quote (the string's contents and closing quote are skipped: a quote
-//     preceded by an odd run of backslashes does not close it);
+//   - each opening quote (the string's contents and closing quote are skipped);
 //   - the first byte of every other run of bytes that are not whitespace (' ', \t, \n, \r),
 //     not one of the above and not a quote: the start of a number or literal, or garbage.
 //     The byte after a closing quote starts a new run.
+// A '"' preceded by an odd run of backslashes is escaped, inside a string or not: it never
+// opens or closes one, and outside strings it is garbage like a backslash (SIMD kernels find
+// escapes for the whole block at once, before they know which bytes are in strings; stage 2
+// rejects a document at or before its first backslash outside a string either way).
 // An unterminated string runs to the end of the document. Stage 2 reports every syntax
 // error from this index, so the positions of garbage matter as much as those of structure.
 class StructuralIndex {
  public:
-  // Makes room for the worst case (every byte a token, plus the sentinel) so a kernel can
-  // write positions without bounds checks.
+  // SIMD kernels write positions eight at a time and may write this many past the last
+  // token before the sentinel overwrites the first of them.
+  static constexpr size_t kWriteSlack = 8;
+
+  // Makes room for the worst case (every byte a token, plus the sentinel and the slack) so a
+  // kernel can write positions without bounds checks.
   void prepare(size_t document_length) {
-    const size_t needed = document_length + 1;
+    const size_t needed = document_length + 1 + kWriteSlack;
     if (needed > capacity_) {
       // Left uninitialised (make_unique would zero it): the worst case is rarely reached, and
       // pages never written never become resident.

@@ -73,14 +73,25 @@ void index_structure(const char* data, size_t length, StructuralIndex& index) {
         *out++ = static_cast<uint32_t>(offset);
         offset = skip_string(data, offset + 1, length);
         break;
-      case kOther:
-        // Every run of other bytes ends at whitespace, structure, a quote or the end, so the
-        // loop only ever meets the first byte of a run here.
+      case kOther: {
+        // Every run of other bytes ends at whitespace, structure, an unescaped quote or the
+        // end, so the loop only ever meets the first byte of a run here. A run's backslashes
+        // all belong to it (they are other bytes too), so it alone knows if a quote is escaped.
         *out++ = static_cast<uint32_t>(offset);
-        do {
+        bool escapes_next = false;  // The byte just passed ends an odd run of backslashes.
+        while (true) {
+          escapes_next = data[offset] == '\\' && !escapes_next;
           ++offset;
-        } while (offset < length && kByteClasses.of[static_cast<unsigned char>(data[offset])] == kOther);
+          if (offset == length) {
+            break;
+          }
+          const ByteClass next = kByteClasses.of[static_cast<unsigned char>(data[offset])];
+          if (next != kOther && !(next == kQuote && escapes_next)) {
+            break;
+          }
+        }
         break;
+      }
     }
   }
   *out = static_cast<uint32_t>(length);

@@ -1,0 +1,18 @@
+// arm64 kernel: the structural index, 64 bytes per step (../generic/structural_bits.h).
+#include <cstring>
+
+#include "json/arm64/bitmanipulation.h"
+#include "json/arm64/kernel.h"
+#include "json/arm64/simd.h"
+
+namespace lamina::json::arm64 {
+
+namespace {
+#include "json/generic/structural_bits.h"
+}  // namespace
+
+void index_structure(const char* data, size_t length, StructuralIndex& index) {
+  index_structure_blocks(data, length, index);
+}
+
+}  // namespace lamina::json::arm64

@@ -1,0 +1,17 @@
+// arm64 kernel: UTF-8 validation, 64 bytes per step (../generic/utf8_lookup.h).
+#include <cstring>
+
+#include "json/arm64/kernel.h"
+#include "json/arm64/simd.h"
+
+namespace lamina::json::arm64 {
+
+namespace {
+#include "json/generic/utf8_lookup.h"
+}  // namespace
+
+bool validate_utf8(const char* data, size_t length) noexcept {
+  return validate_utf8_blocks(data, length);
+}
+
+}  // namespace lamina::json::arm64

@@ -1,0 +1,17 @@
+// Haswell kernel: UTF-8 validation, 64 bytes per step (../generic/utf8_lookup.h).
+#include <cstring>
+
+#include "json/haswell/kernel.h"
+#include "json/haswell/simd.h"
+
+namespace lamina::json::haswell {
+
+namespace {
+#include "json/generic/utf8_lookup.h"
+}  // namespace
+
+bool validate_utf8(const char* data, size_t length) noexcept {
+  return validate_utf8_blocks(data, length);
+}
+
+}  // namespace lamina::json::haswell
