@@ -69,23 +69,71 @@ py::object decode_json(py::handle data) {
                        std::string(Py_TYPE(source)->tp_name));
 }
 
+py::handle checked_function(PyObject* function) {
+  if (function == nullptr) {
+    throw py::error_already_set();
+  }
+  return function;
+}
+
+// The codec's exception types, set by bind_json; module-lifetime references.
+PyObject* decode_error_type = nullptr;
+PyObject* encode_error_type = nullptr;
+
+// decode_json and encode_json are plain METH_O functions rather than pybind11 ones:
+// pybind11's argument dispatch costs about as much as decoding a small event.
+// Returns nullptr with a Python error set on failure, as METH_O requires.
+template <class Call>
+PyObject* call_codec(Call&& call) noexcept {
+  try {
+    return call();
+  } catch (const lamina::json::DecodeError& error) {
+    PyErr_SetString(decode_error_type, error.what());
+  } catch (const lamina::json::EncodeError& error) {
+    PyErr_SetString(encode_error_type, error.what());
+  } catch (py::error_already_set& error) {
+    error.restore();
+  } catch (const py::builtin_exception& error) {
+    error.set_error();
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+  } catch (const std::exception& error) {
+    PyErr_SetString(PyExc_RuntimeError, error.what());
+  }
+  return nullptr;
+}
+
+PyObject* decode_json_function(PyObject*, PyObject* data) {
+  return call_codec([data] { return decode_json(data).release().ptr(); });
+}
+
+PyObject* encode_json_function(PyObject*, PyObject* value) {
+  return call_codec([value] { return lamina::json::encode_to_bytes(value); });
+}
+
+PyMethodDef codec_functions[] = {
+    {"decode_json", decode_json_function, METH_O,
+     "decode_json(data, /)\n--\n\n"
+     "Decodes one JSON document (bytes, bytearray, C-contiguous memoryview, or str) as "
+     "json.loads would, rejecting NaN/Infinity like awslambdaric's simplejson. Raises "
+     "JSONDecodeError with simplejson's message."},
+    {"encode_json", encode_json_function, METH_O,
+     "encode_json(value, /)\n--\n\n"
+     "Encodes a handler result as compact JSON bytes, as awslambdaric's marshaller would "
+     "(Decimal, namedtuple, NaN, ...). Raises JSONEncodeError with simplejson's message. "
+     "A bytes result is encoded as a UTF-8 string like nested bytes; the runtime sends a "
+     "bytes result verbatim instead of calling this."},
+};
+
 void bind_json(py::module_& m) {
-  py::register_exception<lamina::json::DecodeError>(m, "JSONDecodeError", PyExc_ValueError);
-  py::register_exception<lamina::json::EncodeError>(m, "JSONEncodeError", PyExc_ValueError);
-  m.def("decode_json", &decode_json, py::arg("data"),
-        "Decodes one JSON document (bytes, bytearray, C-contiguous memoryview, or str) as "
-        "json.loads would, rejecting NaN/Infinity like awslambdaric's simplejson. Raises "
-        "JSONDecodeError with simplejson's message.");
-  m.def(
-      "encode_json",
-      [](py::handle value) {
-        return py::reinterpret_steal<py::bytes>(lamina::json::encode_to_bytes(value.ptr()));
-      },
-      py::arg("value"),
-      "Encodes a handler result as compact JSON bytes, as awslambdaric's marshaller would "
-      "(Decimal, namedtuple, NaN, ...). Raises JSONEncodeError with simplejson's message. "
-      "A bytes result is encoded as a UTF-8 string like nested bytes; the runtime sends a "
-      "bytes result verbatim instead of calling this.");
+  decode_error_type =
+      py::register_exception<lamina::json::DecodeError>(m, "JSONDecodeError", PyExc_ValueError).ptr();
+  encode_error_type =
+      py::register_exception<lamina::json::EncodeError>(m, "JSONEncodeError", PyExc_ValueError).ptr();
+  for (PyMethodDef& function : codec_functions) {
+    m.add_object(function.ml_name,
+                 py::reinterpret_steal<py::object>(checked_function(PyCFunction_NewEx(&function, m.ptr(), m.attr("__name__").ptr()))));
+  }
 
   // Stage 1 with a named kernel: tests run the SIMD kernel and the scalar reference on the
   // same bytes and compare.

@@ -138,4 +138,65 @@ class KeyCache {
   std::vector<uint32_t> used_slots_;
 };
 
+// Keys seen by earlier documents: a Lambda function gets the same event shape on every
+// invocation, so a small event's keys are usually already built (and hashed: a str caches
+// its hash, so dicts built from these keys skip SipHash). Consulted when a document meets a
+// key for the first time. Direct-mapped and bounded: a new key replaces the one in its slot.
+// Sharing a str between results is invisible to Python code, as strs are immutable.
+class RecentKeys {
+ public:
+  // Short keys only: the ones events repeat, stored inline so nothing points into a
+  // document that is gone.
+  static constexpr size_t kMaxKeyLength = 24;
+  static constexpr size_t kSlots = 512;
+
+  RecentKeys() = default;
+  RecentKeys(const RecentKeys&) = delete;
+  RecentKeys& operator=(const RecentKeys&) = delete;
+  ~RecentKeys() {
+    // The process-wide instance is destroyed after the interpreter, when its strs are gone
+    // with it; a short-lived instance (a re-entrant decode) drops its references.
+    if (!Py_IsInitialized()) {
+      return;
+    }
+    for (Slot& slot : slots_) {
+      Py_XDECREF(slot.key);
+    }
+  }
+
+  // The str for these raw key bytes as a new reference, or nullptr.
+  PyObject* find(const char* data, size_t length, uint64_t key_hash) const noexcept {
+    const Slot& slot = slots_[key_hash % kSlots];
+    if (slot.key != nullptr && slot.hash == key_hash && slot.length == length &&
+        std::memcmp(slot.bytes, data, length) == 0) {
+      Py_INCREF(slot.key);
+      return slot.key;
+    }
+    return nullptr;
+  }
+
+  void insert(const char* data, size_t length, uint64_t key_hash, PyObject* key) noexcept {
+    if (length > kMaxKeyLength) {
+      return;
+    }
+    Slot& slot = slots_[key_hash % kSlots];
+    Py_INCREF(key);
+    Py_XDECREF(slot.key);  // A str: its deallocation runs no Python code.
+    slot.key = key;
+    slot.hash = key_hash;
+    slot.length = static_cast<uint32_t>(length);
+    std::memcpy(slot.bytes, data, length);
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    PyObject* key = nullptr;
+    uint32_t length = 0;
+    char bytes[kMaxKeyLength] = {};
+  };
+
+  Slot slots_[kSlots];
+};
+
 }  // namespace lamina::json
