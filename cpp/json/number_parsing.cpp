@@ -1,11 +1,13 @@
 #include "json/number_parsing.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <system_error>
 
 #include "json/codec.h"
+#include "json/powers_of_five.h"
 
 namespace lamina::json {
 
@@ -57,6 +59,98 @@ inline const char* scan_digits(const char* cursor, const char* limit, uint64_t& 
   return cursor;
 }
 
+// Eisel-Lemire (Lemire, "Number parsing at a gigabyte per second", 2021, as fast_float does
+// it): significand * 10^exponent, correctly rounded to nearest-even, from one or two 64x64-bit
+// multiplications by a truncated 128-bit power of five. `significand` must be exact (at most
+// 19 digits) and non-zero. False in the rare case the product is too close to a rounding
+// boundary to decide; the caller then takes the slow, exact path.
+bool eisel_lemire(uint64_t significand, int exponent, double& result) noexcept {
+  constexpr int kMantissaBits = 52;
+  if (exponent < detail::kSmallestPowerOfFive) {
+    result = 0.0;  // Below half the smallest subnormal even with 19 digits.
+    return true;
+  }
+  if (exponent > detail::kLargestPowerOfFive) {
+    result = HUGE_VAL;  // At least 1e309.
+    return true;
+  }
+  const int leading_zeros = __builtin_clzll(significand);
+  const uint64_t normalized = significand << leading_zeros;
+  const size_t index = 2 * static_cast<size_t>(exponent - detail::kSmallestPowerOfFive);
+  __uint128_t product = static_cast<__uint128_t>(normalized) * detail::kPowersOfFive128[index];
+  auto high = static_cast<uint64_t>(product >> 64);
+  auto low = static_cast<uint64_t>(product);
+  // The top 55 bits decide the result (52 + implicit bit + round bit + one for the shift);
+  // when all the bits below them are ones, a carry from the power's low word could change
+  // them, so that word is multiplied in too.
+  constexpr uint64_t kPrecisionMask = ~uint64_t{0} >> (kMantissaBits + 3);
+  if ((high & kPrecisionMask) == kPrecisionMask) {
+    const __uint128_t second = static_cast<__uint128_t>(normalized) * detail::kPowersOfFive128[index + 1];
+    const auto second_high = static_cast<uint64_t>(second >> 64);
+    low += second_high;
+    if (second_high > low) {
+      ++high;
+    }
+    // 5^exponent is exact in 128 bits only for exponents in [-27, 55]; elsewhere an
+    // all-ones low word leaves the rounding undecided.
+    if (low == ~uint64_t{0} && (exponent < -27 || exponent > 55)) {
+      return false;
+    }
+  }
+  const int upper_bit = static_cast<int>(high >> 63);
+  uint64_t mantissa = high >> (upper_bit + 64 - kMantissaBits - 3);
+  // floor(log2(10^exponent)) + 63, then the bias and the normalisation shift.
+  int power2 = ((217706 * exponent) >> 16) + 63 + upper_bit - leading_zeros + 1023;
+  if (power2 <= 0) {
+    // Subnormal (or zero): shift into place, then round half to even.
+    if (-power2 + 1 >= 64) {
+      result = 0.0;
+      return true;
+    }
+    mantissa >>= -power2 + 1;
+    mantissa += mantissa & 1;
+    mantissa >>= 1;
+    power2 = mantissa < (uint64_t{1} << kMantissaBits) ? 0 : 1;
+    const uint64_t bits = (static_cast<uint64_t>(power2) << kMantissaBits) |
+                          (mantissa & ~(uint64_t{1} << kMantissaBits));
+    std::memcpy(&result, &bits, sizeof(result));
+    return true;
+  }
+  // An exact tie (possible only for small exponents) rounds to even, not up.
+  if (low <= 1 && exponent >= -4 && exponent <= 23 && (mantissa & 3) == 1 &&
+      (mantissa << (upper_bit + 64 - kMantissaBits - 3)) == high) {
+    mantissa &= ~uint64_t{1};
+  }
+  mantissa += mantissa & 1;
+  mantissa >>= 1;
+  if (mantissa >= (uint64_t{2} << kMantissaBits)) {
+    mantissa = uint64_t{1} << kMantissaBits;
+    ++power2;
+  }
+  mantissa &= ~(uint64_t{1} << kMantissaBits);
+  if (power2 >= 0x7FF) {
+    result = HUGE_VAL;
+    return true;
+  }
+  const uint64_t bits = (static_cast<uint64_t>(power2) << kMantissaBits) | mantissa;
+  std::memcpy(&result, &bits, sizeof(result));
+  return true;
+}
+
+// Digits that carry value: all of them, less the zeros that lead the integer "0" and the
+// fraction after it ("0.00012" has two).
+inline ptrdiff_t significant_digits(const char* integer_begin, ptrdiff_t integer_digits,
+                                    const char* fraction_begin, ptrdiff_t fraction_digits) noexcept {
+  if (*integer_begin != '0') {
+    return integer_digits + fraction_digits;
+  }
+  ptrdiff_t leading_zeros = 0;
+  while (leading_zeros < fraction_digits && fraction_begin[leading_zeros] == '0') {
+    ++leading_zeros;
+  }
+  return fraction_digits - leading_zeros;
+}
+
 PyObject* checked(PyObject* created) {
   if (created == nullptr) {
     throw DecodeError(take_python_error_message());
@@ -91,9 +185,10 @@ PythonRef parse_number(const char* begin, const char* limit, const char** number
 
   bool is_float = false;
   ptrdiff_t fraction_digits = 0;
+  const char* fraction_begin = cursor;
   if (limit - cursor >= 2 && cursor[0] == '.' && is_digit(cursor[1])) {
     ++cursor;
-    const char* const fraction_begin = cursor;
+    fraction_begin = cursor;
     cursor = scan_digits(cursor, limit, significand);
     fraction_digits = cursor - fraction_begin;
     is_float = true;
@@ -147,7 +242,19 @@ PythonRef parse_number(const char* begin, const char* limit, const char** number
     return PythonRef(checked(PyFloat_FromDouble(negative ? -value : value)));
   }
 
+  // Up to 19 significant digits fit the significand exactly (its leading zeros added
+  // nothing to it).
+  constexpr ptrdiff_t kExactSignificandDigits = 19;
   double value = 0;
+  if (significant_digits(integer_begin, integer_digits, fraction_begin, fraction_digits) <=
+      kExactSignificandDigits) {
+    if (significand == 0) {
+      return PythonRef(checked(PyFloat_FromDouble(negative ? -0.0 : 0.0)));
+    }
+    if (eisel_lemire(significand, decimal_exponent, value)) {
+      return PythonRef(checked(PyFloat_FromDouble(negative ? -value : value)));
+    }
+  }
   const std::from_chars_result parsed = std::from_chars(begin, cursor, value);
   if (parsed.ec == std::errc() && parsed.ptr == cursor) {
     return PythonRef(checked(PyFloat_FromDouble(value)));
