@@ -1,135 +1,189 @@
-"""Speed of lamina's payload codec against json, simplejson (awslambdaric's) and orjson.
+"""Speed of lamina's payload codec against json, simplejson (awslambdaric's), orjson and msgspec.
 
-Run: python bench/json_codec.py [--repeat 7]
-Prints a table of microseconds per call (median of `repeat` timing runs) for decoding and
-encoding four payloads: a tiny event, an API Gateway v2 event, a batch of 5,000 records and
-50,000 floats. The payloads are generated here, deterministically.
+Run: python bench/json_codec.py [--rounds 7] [--target-ms 20] [--output bench/results]
+
+Decodes and encodes each bench payload of bench/payloads.py (the performance spec's: area
+event, API Gateway v2, SQS-10, ~850 KB of records, 50k floats) with every library. Each
+library's time is the best of `rounds` rounds, and each round times every library once, in
+turn, so that all of them see the same machine load (these machines are shared; only ratios
+within one run mean anything). Prints a markdown table and writes it, with a PNG chart, to
+the output folder (json_codec.md, json_codec.png).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
-import statistics
-import timeit
+import logging
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
+import msgspec
 import orjson
 import simplejson
 
-from lamina import _core
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from payloads import all_payloads  # noqa: E402
 
+from lamina import _core  # noqa: E402
 
-def api_gateway_v2_event() -> dict[str, Any]:
-    return {
-        "version": "2.0",
-        "routeKey": "POST /orders/{orderId}",
-        "rawPath": "/prod/orders/8b0c4b1e-2f5a-4d4c-9a53-7d3c0e9b6f11",
-        "rawQueryString": "expand=items&currency=EUR&trace=true",
-        "cookies": ["session=3f9a1c0d2b7e4f6a8c5d", "theme=dark", "locale=fr-FR"],
-        "headers": {
-            "accept": "application/json",
-            "accept-encoding": "gzip, deflate, br",
-            "content-length": "142",
-            "content-type": "application/json",
-            "host": "abcdef1234.execute-api.eu-west-1.amazonaws.com",
-            "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)",
-            "x-amzn-trace-id": "Root=1-65f1c2d3-4a5b6c7d8e9f0a1b2c3d4e5f",
-            "x-forwarded-for": "203.0.113.17",
-            "x-forwarded-port": "443",
-            "x-forwarded-proto": "https",
-        },
-        "queryStringParameters": {"expand": "items", "currency": "EUR", "trace": "true"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abcdef1234",
-            "authorizer": {"jwt": {"claims": {"sub": "user-42", "scope": "orders:write"}, "scopes": None}},
-            "domainName": "abcdef1234.execute-api.eu-west-1.amazonaws.com",
-            "domainPrefix": "abcdef1234",
-            "http": {
-                "method": "POST",
-                "path": "/prod/orders/8b0c4b1e-2f5a-4d4c-9a53-7d3c0e9b6f11",
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.17",
-                "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)",
-            },
-            "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": "POST /orders/{orderId}",
-            "stage": "prod",
-            "time": "12/Mar/2024:19:03:58 +0000",
-            "timeEpoch": 1710270238000,
-        },
-        "pathParameters": {"orderId": "8b0c4b1e-2f5a-4d4c-9a53-7d3c0e9b6f11"},
-        "body": "{\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}],\"note\":\"Livraison rapide, merci \u00e0 vous\"}",
-        "isBase64Encoded": False,
-        "stageVariables": {"environment": "prod"},
-    }
-
-
-def records(count: int = 5000) -> list[dict[str, Any]]:
-    generator = random.Random(7)
-    return [
-        {
-            "id": index,
-            "name": f"c{generator.randint(0, 10**6)}",
-            "active": generator.random() < 0.5,
-            "score": round(generator.uniform(0, 100), 2),
-            "balance": round(generator.uniform(-1e4, 1e4), 2),
-            "tags": generator.sample(["new", "vip", "eu", "us"], 2),
-            "address": {"city": "Paris", "zip": generator.randint(10000, 99999)},
-            "note": None,
-        }
-        for index in range(count)
-    ]
-
-
-def floats(count: int = 50000) -> list[float]:
-    generator = random.Random(11)
-    return [generator.uniform(-1e6, 1e6) for _ in range(count)]
-
-
-PAYLOADS: dict[str, Any] = {
-    "tiny": {"length": 6, "width": 7},
-    "apigw-v2": api_gateway_v2_event(),
-    "records": records(),
-    "floats": floats(),
-}
-
+LIBRARIES = ("lamina", "orjson", "msgspec", "json", "simplejson")
+# awslambdaric's marshaller configuration.
 SIMPLEJSON_AWSLAMBDARIC = simplejson.JSONEncoder(use_decimal=False, ensure_ascii=False, allow_nan=True)
+MSGSPEC_ENCODER = msgspec.json.Encoder()
+MSGSPEC_DECODER = msgspec.json.Decoder()
 
 DECODERS: dict[str, Callable[[bytes], Any]] = {
     "lamina": _core.decode_json,
+    "orjson": orjson.loads,
+    "msgspec": MSGSPEC_DECODER.decode,
     "json": json.loads,
     "simplejson": simplejson.loads,
-    "orjson": orjson.loads,
 }
 ENCODERS: dict[str, Callable[[Any], Any]] = {
     "lamina": _core.encode_json,
+    "orjson": orjson.dumps,
+    "msgspec": MSGSPEC_ENCODER.encode,
     "json": lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(),
     "simplejson": lambda value: SIMPLEJSON_AWSLAMBDARIC.encode(value).encode(),
-    "orjson": orjson.dumps,
 }
 
+logger = logging.getLogger("bench.json_codec")
 
-def microseconds_per_call(function: Callable[[], Any], repeat: int) -> float:
-    number, _ = timeit.Timer(function).autorange()
-    runs = timeit.Timer(function).repeat(repeat=repeat, number=number)
-    return statistics.median(runs) / number * 1e6
+
+@dataclass
+class Measurement:
+    payload: str
+    size: int  # bytes of the compact JSON document
+    operation: str  # "decode" or "encode"
+    seconds: dict[str, float]  # library -> best seconds per call
+
+    def megabytes_per_second(self, library: str) -> float:
+        return self.size / self.seconds[library] / 1e6
+
+    def ratio_to(self, library: str, reference: str = "orjson") -> float:
+        return self.seconds[library] / self.seconds[reference]
+
+
+def calls_per_timing(function: Callable[[], Any], target_seconds: float) -> int:
+    start = time.perf_counter()
+    function()
+    once = max(time.perf_counter() - start, 1e-7)
+    return max(1, int(target_seconds / once))
+
+
+def best_seconds_per_call(functions: dict[str, Callable[[], Any]], rounds: int, target_seconds: float) -> dict[str, float]:
+    numbers = {name: calls_per_timing(function, target_seconds) for name, function in functions.items()}
+    best = {name: float("inf") for name in functions}
+    names = list(functions)
+    for round_number in range(rounds):
+        # Rotate the order so that no library always runs right after the same one.
+        for name in names[round_number % len(names):] + names[: round_number % len(names)]:
+            function, number = functions[name], numbers[name]
+            start = time.perf_counter()
+            for _ in range(number):
+                function()
+            best[name] = min(best[name], (time.perf_counter() - start) / number)
+    return best
+
+
+def measure(rounds: int, target_seconds: float) -> list[Measurement]:
+    measurements = []
+    for payload, (event, _expected, _handler) in all_payloads().items():
+        document = json.dumps(event, separators=(",", ":")).encode()
+        # The codec must be right before it is fast.
+        assert _core.decode_json(document) == json.loads(document), payload
+        assert json.loads(_core.encode_json(event)) == event, payload
+        decoders = {name: (lambda f=DECODERS[name]: f(document)) for name in LIBRARIES}
+        encoders = {name: (lambda f=ENCODERS[name]: f(event)) for name in LIBRARIES}
+        for operation, functions in (("decode", decoders), ("encode", encoders)):
+            seconds = best_seconds_per_call(functions, rounds, target_seconds)
+            measurements.append(Measurement(payload, len(document), operation, seconds))
+            logger.info("%s %s done", payload, operation)
+    return measurements
+
+
+def format_time(seconds: float) -> str:
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.2f} µs"
+
+
+def format_size(size: int) -> str:
+    return f"{size / 1e3:.1f} KB" if size >= 1000 else f"{size} B"
+
+
+def machine_description() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = f"orjson {orjson.__version__}, msgspec {msgspec.__version__}, simplejson {simplejson.__version__}"
+    return (f"{model}, {platform.machine()}, Python {platform.python_version()}, lamina kernel "
+            f"{_core._json_kernels.active}; {versions}")
+
+
+def markdown_table(measurements: list[Measurement]) -> str:
+    header = "| payload | size | op | " + " | ".join(LIBRARIES) + " | lamina ÷ orjson |"
+    lines = [header, "|" + "---|" * (len(LIBRARIES) + 4)]
+    for measurement in measurements:
+        cells = [f"{format_time(measurement.seconds[name])} ({measurement.megabytes_per_second(name):,.0f} MB/s)"
+                 for name in LIBRARIES]
+        ratio = measurement.ratio_to("lamina")
+        lines.append(f"| {measurement.payload} | {format_size(measurement.size)} | {measurement.operation} | "
+                     + " | ".join(cells) + f" | **{ratio:.2f}×** |")
+    return "\n".join(lines)
+
+
+def write_chart(measurements: list[Measurement], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
+    for axis, operation in zip(axes, ("decode", "encode")):
+        rows = [measurement for measurement in measurements if measurement.operation == operation]
+        width = 0.8 / len(LIBRARIES)
+        for index, library in enumerate(LIBRARIES):
+            positions = [row_number + (index - (len(LIBRARIES) - 1) / 2) * width for row_number in range(len(rows))]
+            axis.bar(positions, [row.ratio_to(library) for row in rows], width, label=library)
+        axis.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+        axis.set_xticks(range(len(rows)), [row.payload for row in rows], rotation=20, ha="right")
+        axis.set_yscale("log")
+        axis.set_title(f"{operation}: time relative to orjson (lower is faster)")
+    axes[0].set_ylabel("time ÷ orjson's time")
+    axes[1].legend(loc="upper left", fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per measurement; the best is kept")
+    parser.add_argument("--target-ms", type=float, default=20.0, help="length of one timing, in milliseconds")
+    parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parent / "results")
     arguments = parser.parse_args()
-    names = list(DECODERS)
-    print(f"{'payload':<10} {'size':>9} {'op':<7}" + "".join(f"{name:>12}" for name in names) + "   (µs/call)")
-    for payload_name, value in PAYLOADS.items():
-        document = json.dumps(value).encode()
-        assert _core.decode_json(document) == json.loads(document)
-        for operation, functions, argument in (("decode", DECODERS, document), ("encode", ENCODERS, value)):
-            cells = [microseconds_per_call(lambda f=functions[name]: f(argument), arguments.repeat) for name in names]
-            print(f"{payload_name:<10} {len(document):>9} {operation:<7}" + "".join(f"{cell:>12.2f}" for cell in cells))
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    measurements = measure(arguments.rounds, arguments.target_ms / 1e3)
+    table = markdown_table(measurements)
+    report = (f"Codec alone, best of {arguments.rounds} interleaved rounds; {machine_description()}.\n\n"
+              f"{table}\n")
+    arguments.output.mkdir(parents=True, exist_ok=True)
+    (arguments.output / "json_codec.md").write_text(report, encoding="utf-8")
+    write_chart(measurements, arguments.output / "json_codec.png")
+    sys.stdout.write(report)
+    logger.info("wrote %s and %s", arguments.output / "json_codec.md", arguments.output / "json_codec.png")
 
 
 if __name__ == "__main__":
