@@ -125,46 +125,57 @@ class Encoder {
   }
 
  private:
-  // Each next_* writes one member of the innermost container, or closes it. `frame` may be
-  // invalidated by the member's own frame being pushed, so it is not touched afterwards.
+  // Each next_* writes members of the innermost container until one of them opens a
+  // container of its own (then it returns at once: pushing that frame may have moved
+  // `frame`) or the container ends (then it closes it).
+  //
+  // Members are read as borrowed references: only user code can drop them while they are
+  // written (a Decimal's __str__ emptying the list it is in), and write_other_value, the one
+  // path that runs user code, holds its own reference first.
   void next_list_item(EncodeFrame& frame) {
     PyObject* list = frame.container.get();
-    // Re-read every time: code run by an item (a Decimal's __str__) could shrink the list.
-    if (frame.position >= PyList_GET_SIZE(list)) {
-      close(']');
-      return;
+    // The size is re-read every time: code run by an item could shrink the list.
+    while (frame.position < PyList_GET_SIZE(list)) {
+      PyObject* item = PyList_GET_ITEM(list, frame.position);
+      write_separator(frame);
+      ++frame.position;
+      if (write_value(item)) {
+        return;
+      }
     }
-    PythonRef item = PythonRef::borrow(PyList_GET_ITEM(list, frame.position));
-    write_separator(frame);
-    ++frame.position;
-    write_value(item.get());
+    close(']');
   }
 
   void next_tuple_item(EncodeFrame& frame) {
     PyObject* tuple = frame.container.get();
-    if (frame.position >= PyTuple_GET_SIZE(tuple)) {
-      close(']');
-      return;
+    while (frame.position < PyTuple_GET_SIZE(tuple)) {
+      PyObject* item = PyTuple_GET_ITEM(tuple, frame.position);  // The tuple keeps it alive.
+      write_separator(frame);
+      ++frame.position;
+      if (write_value(item)) {
+        return;
+      }
     }
-    PyObject* item = PyTuple_GET_ITEM(tuple, frame.position);  // The tuple keeps it alive.
-    write_separator(frame);
-    ++frame.position;
-    write_value(item);
+    close(']');
   }
 
   void next_dict_member(EncodeFrame& frame) {
     PyObject* key = nullptr;
     PyObject* value = nullptr;
-    if (!PyDict_Next(frame.container.get(), &frame.position, &key, &value)) {
-      close('}');
-      return;
+    while (PyDict_Next(frame.container.get(), &frame.position, &key, &value)) {
+      write_separator(frame);
+      // Writing a key runs no user code, and the key is not needed once written.
+      if (PyUnicode_CheckExact(key)) {
+        write_json_string(key, writer_);
+      } else {
+        write_key(key);
+      }
+      writer_.put(':');
+      if (write_value(value)) {
+        return;
+      }
     }
-    PythonRef key_ref = PythonRef::borrow(key);
-    PythonRef value_ref = PythonRef::borrow(value);
-    write_separator(frame);
-    write_key(key);
-    writer_.put(':');
-    write_value(value);
+    close('}');
   }
 
   // dict subclasses: simplejson iterates their items(), which they may override.
@@ -198,7 +209,8 @@ class Encoder {
     frames_.pop_back();
   }
 
-  void open(FrameKind kind, PythonRef container, PythonRef owner, PyObject* identity, char opening) {
+  // Always true: write_value returns open(...) when it pushed a frame.
+  bool open(FrameKind kind, PythonRef container, PythonRef owner, PyObject* identity, char opening) {
     if (frames_.size() >= static_cast<size_t>(kMaxDepth)) {
       throw EncodeError(std::string(kTooDeep));
     }
@@ -211,9 +223,11 @@ class Encoder {
     }
     frames_.push_back(EncodeFrame{std::move(container), std::move(owner), identity, 0, kind, false});
     writer_.put(opening);
+    return true;
   }
 
-  void write_value(PyObject* value) {
+  // Writes `value`, or opens its frame and returns true (its members come later).
+  bool write_value(PyObject* value) {
     PyTypeObject* type = Py_TYPE(value);
     // Exact builtin types first: the bulk of any result.
     if (type == &PyUnicode_Type) {
@@ -232,67 +246,70 @@ class Encoder {
       if (PyDict_GET_SIZE(value) == 0) {
         writer_.append("{}", 2);
       } else {
-        open(FrameKind::kDict, PythonRef::borrow(value), PythonRef(), value, '{');
+        return open(FrameKind::kDict, PythonRef::borrow(value), PythonRef(), value, '{');
       }
     } else if (type == &PyList_Type) {
       if (PyList_GET_SIZE(value) == 0) {
         writer_.append("[]", 2);
       } else {
-        open(FrameKind::kList, PythonRef::borrow(value), PythonRef(), value, '[');
+        return open(FrameKind::kList, PythonRef::borrow(value), PythonRef(), value, '[');
       }
     } else if (type == &PyTuple_Type) {
       if (PyTuple_GET_SIZE(value) == 0) {
         writer_.append("[]", 2);
       } else {
-        open(FrameKind::kTuple, PythonRef::borrow(value), PythonRef(), value, '[');
+        return open(FrameKind::kTuple, PythonRef::borrow(value), PythonRef(), value, '[');
       }
     } else {
-      write_other_value(value);
+      return write_other_value(value);
     }
+    return false;
   }
 
-  // Subclasses and everything else, in simplejson's order of checks.
-  void write_other_value(PyObject* value) {
+  // Subclasses and everything else, in simplejson's order of checks; as write_value. User
+  // code may run from here on (__str__, _asdict, items()), and could drop `value` from the
+  // container it was borrowed from: hold a reference.
+  bool write_other_value(PyObject* borrowed) {
+    const PythonRef held = PythonRef::borrow(borrowed);
+    PyObject* const value = held.get();
     if (PyUnicode_Check(value)) {  // str subclasses and str enums: their str value
       write_json_string(value, writer_);
-      return;
+      return false;
     }
     if (PyBytes_Check(value)) {  // simplejson decodes bytes as UTF-8 text
       write_bytes_as_string(value);
-      return;
+      return false;
     }
     if (PyLong_Check(value)) {  // IntEnum, IntFlag: their int value
       write_int(value);
-      return;
+      return false;
     }
     if (PyFloat_Check(value)) {
       write_float(PyFloat_AS_DOUBLE(value));
-      return;
+      return false;
     }
     if (is_simplejson_raw_json(value)) {
       PythonRef text(checked(PyObject_GetAttrString(value, "encoded_json")));
       write_raw_text(text.get());
-      return;
+      return false;
     }
     PyObject* decimal_type = decimal_type_if_imported();
     const bool is_exact_decimal =
         decimal_type != nullptr && reinterpret_cast<PyObject*>(Py_TYPE(value)) == decimal_type;
     // Decimal has no _asdict; skipping the lookup keeps DynamoDB-style results fast.
     if (!is_exact_decimal && try_write_asdict(value)) {
-      return;
+      return true;
     }
     if (PyList_Check(value) || PyTuple_Check(value)) {
       // Subclasses go through iteration, which they may override (PySequence_Fast).
       PythonRef items(checked(PySequence_Fast(value, "_iterencode_list needs a sequence")));
       const FrameKind kind = PyList_Check(items.get()) ? FrameKind::kList : FrameKind::kTuple;
-      open(kind, std::move(items), PythonRef::borrow(value), value, '[');
-      return;
+      return open(kind, std::move(items), PythonRef::borrow(value), value, '[');
     }
     if (PyDict_Check(value)) {
       PythonRef items(checked(PyObject_CallMethod(value, "items", nullptr)));
       PythonRef iterator(checked(PyObject_GetIter(items.get())));
-      open(FrameKind::kItemPairs, std::move(iterator), PythonRef::borrow(value), value, '{');
-      return;
+      return open(FrameKind::kItemPairs, std::move(iterator), PythonRef::borrow(value), value, '{');
     }
     if (decimal_type != nullptr) {
       const int is_decimal = PyObject_IsInstance(value, decimal_type);
@@ -301,7 +318,7 @@ class Encoder {
       }
       if (is_decimal) {
         write_decimal(value, is_exact_decimal);
-        return;
+        return false;
       }
     }
     throw EncodeError("Object of type " + class_name_of(value) + " is not JSON serializable");

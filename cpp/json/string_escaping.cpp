@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "json/codec.h"
 #include "json/kernel.h"
@@ -83,6 +84,41 @@ void write_wide_characters(const Character* characters, size_t length, OutputWri
   }
 }
 
+// Copies `count` bytes; short copies (most keys and values) as a few overlapping word moves
+// instead of a call to memcpy.
+inline char* copy_bytes(char* out, const char* from, size_t count) noexcept {
+  if (count >= 8 && count <= 16) {
+    std::memcpy(out, from, 8);
+    std::memcpy(out + count - 8, from + count - 8, 8);
+  } else if (count >= 4 && count < 8) {
+    std::memcpy(out, from, 4);
+    std::memcpy(out + count - 4, from + count - 4, 4);
+  } else if (count > 0 && count < 4) {
+    out[0] = from[0];
+    out[count / 2] = from[count / 2];
+    out[count - 1] = from[count - 1];
+  } else if (count > 16) {
+    std::memcpy(out, from, count);
+  }
+  return out + count;
+}
+
+// Writes [data, data + length) escaped into `out`, which has room for the worst case.
+inline char* write_escaped_ascii(const char* data, size_t length, char* out) noexcept {
+  const char* cursor = data;
+  const char* const limit = data + length;
+  bool saw_non_ascii = false;  // Unused: the caller knows.
+  while (true) {
+    const char* special = ActiveKernel::find_string_special(cursor, limit, saw_non_ascii);
+    out = copy_bytes(out, cursor, static_cast<size_t>(special - cursor));
+    if (special == limit) {
+      return out;
+    }
+    out = write_ascii_escape(static_cast<unsigned char>(*special), out);
+    cursor = special + 1;
+  }
+}
+
 // UTF-8 (ASCII included) needs escapes only for ASCII bytes, which the kernel finds.
 void write_escaped_utf8_contents(const char* data, size_t length, OutputWriter& writer) {
   const char* cursor = data;
@@ -110,6 +146,15 @@ void write_json_string(PyObject* text, OutputWriter& writer) {
 #endif
   const auto length = static_cast<size_t>(PyUnicode_GET_LENGTH(text));
   const void* data = PyUnicode_DATA(text);
+  if (PyUnicode_IS_ASCII(text) && length <= kCharactersPerChunk) {
+    // Most strings: one reservation for the worst case, quotes and contents written in place.
+    char* out = writer.reserve(length * kMaxEscapedCharacterLength + 2);
+    *out++ = '"';
+    out = write_escaped_ascii(static_cast<const char*>(data), length, out);
+    *out++ = '"';
+    writer.advance_to(out);
+    return;
+  }
   writer.put('"');
   if (PyUnicode_IS_ASCII(text)) {
     write_escaped_utf8_contents(static_cast<const char*>(data), length, writer);
