@@ -28,28 +28,50 @@ constexpr double kExactPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
 
 // Eight digits at a time (SWAR, simdjson's parse_eight_digits_unrolled): long numbers are
 // the common case in float arrays.
-inline bool is_eight_digits(const char* cursor) noexcept {
+inline uint64_t load_word(const char* cursor) noexcept {
   uint64_t word;
   std::memcpy(&word, cursor, sizeof(word));
-  return ((word & 0xF0F0F0F0F0F0F0F0ULL) |
-          (((word + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
-         0x3333333333333333ULL;
+  return word;
 }
 
-inline uint64_t parse_eight_digits(const char* cursor) noexcept {
-  uint64_t word;
-  std::memcpy(&word, cursor, sizeof(word));
+// A byte of 0x80 marks each byte of `word` that is not an ASCII digit.
+inline uint64_t non_digit_bytes(uint64_t word) noexcept {
+  const uint64_t below_or_above = (word & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL;
+  const uint64_t above_nine = ((word + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL;
+  const uint64_t flagged = below_or_above | above_nine;
+  // Any bit set in a byte -> its top bit.
+  return ((flagged & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL | flagged) & 0x8080808080808080ULL;
+}
+
+inline uint64_t parse_eight_digits(uint64_t word) noexcept {
   word = (word & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
   word = (word & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
   return (word & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
 }
 
+constexpr uint64_t kPowersOfTen[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
 // Scans the digits from `cursor` on, folding them into `significand`.
 inline const char* scan_digits(const char* cursor, const char* limit, uint64_t& significand) noexcept {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  while (limit - cursor >= 8 && is_eight_digits(cursor)) {
-    significand = significand * 100000000 + parse_eight_digits(cursor);
-    cursor += 8;
+  while (limit - cursor >= 8) {
+    const uint64_t word = load_word(cursor);
+    const uint64_t non_digits = non_digit_bytes(word);
+    if (non_digits == 0) {
+      significand = significand * 100000000 + parse_eight_digits(word);
+      cursor += 8;
+      continue;
+    }
+    // Fewer than eight digits left: move them to the word's high end, fill the low end
+    // with '0's, and parse the word as eight digits.
+    const int digits = __builtin_ctzll(non_digits) / 8;
+    if (digits > 0) {
+      const int shift = 8 * (8 - digits);
+      const uint64_t padded = (word << shift) | (0x3030303030303030ULL >> (64 - shift));
+      significand = significand * kPowersOfTen[digits] + parse_eight_digits(padded);
+      cursor += digits;
+    }
+    return cursor;
   }
 #endif
   while (cursor < limit && is_digit(*cursor)) {
