@@ -3,6 +3,7 @@
 
 #include "json/arm64/bitmanipulation.h"
 #include "json/arm64/kernel.h"
+#include "json/scalar/kernel.h"
 #include "json/arm64/simd.h"
 
 namespace lamina::json::arm64 {
@@ -12,6 +13,12 @@ namespace {
 }  // namespace
 
 void index_structure(const char* data, size_t length, StructuralIndex& index) {
+  // Below one block the scalar loop is faster than padding a block, and gives the same
+  // index by definition.
+  if (length < 64) {
+    scalar::index_structure(data, length, index);
+    return;
+  }
   index_structure_blocks(data, length, index);
 }
 

@@ -127,7 +127,7 @@ inline uint32_t* write_positions(uint32_t* out, uint32_t base, uint64_t bits) no
   return out + count;
 }
 
-// The whole of index_structure for a kernel.
+// The whole of index_structure for a kernel, for documents of at least 64 bytes.
 inline void index_structure_blocks(const char* data, size_t length, StructuralIndex& index) {
   index.prepare(length);
   uint32_t* const first = index.positions();
@@ -141,12 +141,18 @@ inline void index_structure_blocks(const char* data, size_t length, StructuralIn
     out = write_positions(out, static_cast<uint32_t>(offset), tokens);
   }
   if (offset < length) {
-    // Spaces make no tokens and do not end strings.
-    uint8_t tail[64];
-    std::memset(tail, ' ', sizeof(tail));
-    std::memcpy(tail, bytes + offset, length - offset);
-    const uint64_t tokens = scanner.next(classifier.classify(simd::Block::load(tail)));
-    out = write_positions(out, static_cast<uint32_t>(offset), tokens);
+    // The last partial block: classify the document's last 64 bytes where they are (no copy
+    // into a padded buffer, whose byte stores would stall the vector loads) and shift the
+    // bytes already seen out of the masks. What is shifted in counts as whitespace, which
+    // makes no tokens and ends no string. Needs length >= 64 (the callers see to it).
+    const size_t remaining = length - offset;  // 1..63
+    const unsigned seen = static_cast<unsigned>(64 - remaining);
+    BlockClasses classes = classifier.classify(simd::Block::load(bytes + length - 64));
+    classes.quote >>= seen;
+    classes.backslash >>= seen;
+    classes.structural >>= seen;
+    classes.whitespace = (classes.whitespace >> seen) | (~uint64_t{0} << remaining);
+    out = write_positions(out, static_cast<uint32_t>(offset), scanner.next(classes));
   }
   *out = static_cast<uint32_t>(length);
   index.set_token_count(static_cast<size_t>(out - first));

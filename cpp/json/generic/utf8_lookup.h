@@ -21,9 +21,7 @@ class Utf8Checker {
   void check_block(const simd::Block& block) noexcept {
     if (block.reduce_or().is_ascii()) {
       // A sequence the previous block left unfinished is an error; nothing carries on.
-      error_ = error_ | previous_incomplete_;
-      previous_ = simd::Bytes::zero();
-      previous_incomplete_ = simd::Bytes::zero();
+      check_ascii_bytes();
       return;
     }
     for (const simd::Bytes& chunk : block.chunks) {
@@ -32,6 +30,13 @@ class Utf8Checker {
     }
     // The block's last bytes start sequences longer than what is left of it.
     previous_incomplete_ = previous_.saturating_sub(incomplete_limit_);
+  }
+
+  // Bytes known to be ASCII follow (what check_block does for an ASCII block).
+  void check_ascii_bytes() noexcept {
+    error_ = error_ | previous_incomplete_;
+    previous_ = simd::Bytes::zero();
+    previous_incomplete_ = simd::Bytes::zero();
   }
 
   bool finish() noexcept {
@@ -122,7 +127,7 @@ class Utf8Checker {
   simd::Bytes incomplete_limit_;
 };
 
-// The whole of validate_utf8 for a kernel.
+// The whole of validate_utf8 for a kernel, for documents of at least 64 bytes.
 inline bool validate_utf8_blocks(const char* data, size_t length) noexcept {
   const auto* bytes = reinterpret_cast<const uint8_t*>(data);
   Utf8Checker checker;
@@ -131,9 +136,21 @@ inline bool validate_utf8_blocks(const char* data, size_t length) noexcept {
     checker.check_block(simd::Block::load(bytes + offset));
   }
   if (offset < length) {
-    uint8_t tail[64] = {};  // NUL bytes are valid and end no sequence early.
-    std::memcpy(tail, bytes + offset, length - offset);
-    checker.check_block(simd::Block::load(tail));
+    // An ASCII tail (the usual end of a document) is checked a word at a time in place; the
+    // last word overlaps bytes already checked, which is harmless for an ASCII test.
+    uint64_t high_bits = 0;
+    for (size_t word_offset = offset; word_offset < length; word_offset += 8) {
+      uint64_t word;
+      std::memcpy(&word, bytes + (word_offset + 8 <= length ? word_offset : length - 8), sizeof(word));
+      high_bits |= word;
+    }
+    if ((high_bits & 0x8080808080808080ULL) == 0) {
+      checker.check_ascii_bytes();
+    } else {
+      uint8_t tail[64] = {};  // NUL bytes are valid and end no sequence early.
+      std::memcpy(tail, bytes + offset, length - offset);
+      checker.check_block(simd::Block::load(tail));
+    }
   }
   return checker.finish();
 }

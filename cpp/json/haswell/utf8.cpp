@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "json/haswell/kernel.h"
+#include "json/scalar/kernel.h"
 #include "json/haswell/simd.h"
 
 namespace lamina::json::haswell {
@@ -11,6 +12,10 @@ namespace {
 }  // namespace
 
 bool validate_utf8(const char* data, size_t length) noexcept {
+  // Below one block the scalar loop (a word at a time over ASCII) is the faster.
+  if (length < 64) {
+    return scalar::validate_utf8(data, length);
+  }
   return validate_utf8_blocks(data, length);
 }
 
