@@ -82,7 +82,7 @@ struct EncodeFrame {
 
 struct EncoderWorkspace {
   std::vector<EncodeFrame> frames;
-  std::string output;
+  OutputBuffer output;
 
   void trim() {
     frames.clear();
@@ -90,9 +90,8 @@ struct EncoderWorkspace {
       std::vector<EncodeFrame>().swap(frames);
     }
     output.clear();
-    if (output.capacity() > (size_t{1} << 20)) {
-      std::string().swap(output);
-    }
+    // Keep what a typical response needs (a 6 MB one gives its memory back).
+    output.release_if_larger_than(size_t{2} << 20);
   }
 };
 
@@ -485,7 +484,8 @@ ReusableWorkspace<EncoderWorkspace>& encoder_workspace() {
   return workspace;
 }
 
-void encode_with(PyObject* value, std::string& out, std::vector<EncodeFrame>& frames) {
+template <class Output>
+void encode_with(PyObject* value, Output& out, std::vector<EncodeFrame>& frames) {
   OutputWriter writer(out);
   Encoder encoder(writer, frames);
   encoder.run(value);

@@ -148,6 +148,19 @@ inline char* write_digits_backwards(uint64_t value, char* end) noexcept {
   return end;
 }
 
+// Copies count (at most 24) digits with a few fixed-size moves instead of a call to memcpy;
+// may write up to 24 bytes from `out` on, so callers leave that much room.
+inline char* copy_digits(char* out, const char* digits, int count) noexcept {
+  std::memcpy(out, digits, 8);
+  if (count > 8) {
+    std::memcpy(out + 8, digits + 8, 8);
+    if (count > 16) {
+      std::memcpy(out + 16, digits + 16, 8);
+    }
+  }
+  return out + count;
+}
+
 }  // namespace
 
 size_t format_double_repr(double value, char* out) noexcept {
@@ -160,10 +173,17 @@ size_t format_double_repr(double value, char* out) noexcept {
     return static_cast<size_t>(cursor + 3 - out);
   }
   const Decimal decimal = shortest_decimal(value);
-  char digit_buffer[24];
-  char* const digits_end = digit_buffer + sizeof(digit_buffer);
+  // Digits at the end of the first 24 bytes, then room for copy_digits to over-read.
+  char digit_buffer[48];
+  char* const digits_end = digit_buffer + 24;
   const char* const digits = write_digits_backwards(decimal.significand, digits_end);
   const int digit_count = static_cast<int>(digits_end - digits);
+  // The layouts below write at most 24 digits' worth past `cursor` with copy_digits; a
+  // scratch line keeps that inside `out`'s kMaxNumberTextLength bytes whatever the layout.
+  char line[64];
+  char* const line_start = line;
+  const size_t sign_length = static_cast<size_t>(cursor - out);
+  cursor = line_start;
 
   // Position of the decimal point relative to the digits, as CPython's float_repr counts it:
   // fixed notation when it is in (-4, 16], otherwise d.ddde+XX.
@@ -175,29 +195,24 @@ size_t format_double_repr(double value, char* out) noexcept {
       for (int zero = 0; zero < -decimal_point; ++zero) {
         *cursor++ = '0';
       }
-      std::memcpy(cursor, digits, digit_count);
-      cursor += digit_count;
+      cursor = copy_digits(cursor, digits, digit_count);
     } else if (decimal_point >= digit_count) {
-      std::memcpy(cursor, digits, digit_count);
-      cursor += digit_count;
+      cursor = copy_digits(cursor, digits, digit_count);
       for (int zero = digit_count; zero < decimal_point; ++zero) {
         *cursor++ = '0';
       }
       *cursor++ = '.';
       *cursor++ = '0';
     } else {
-      std::memcpy(cursor, digits, decimal_point);
-      cursor += decimal_point;
+      cursor = copy_digits(cursor, digits, decimal_point);
       *cursor++ = '.';
-      std::memcpy(cursor, digits + decimal_point, digit_count - decimal_point);
-      cursor += digit_count - decimal_point;
+      cursor = copy_digits(cursor, digits + decimal_point, digit_count - decimal_point);
     }
   } else {
     *cursor++ = digits[0];
     if (digit_count > 1) {
       *cursor++ = '.';
-      std::memcpy(cursor, digits + 1, digit_count - 1);
-      cursor += digit_count - 1;
+      cursor = copy_digits(cursor, digits + 1, digit_count - 1);
     }
     const int exponent = decimal_point - 1;
     *cursor++ = 'e';
@@ -206,9 +221,11 @@ size_t format_double_repr(double value, char* out) noexcept {
     if (magnitude < 10) {
       *cursor++ = '0';
     }
-    cursor = std::to_chars(cursor, out + kMaxNumberTextLength, magnitude).ptr;
+    cursor = std::to_chars(cursor, line + sizeof(line), magnitude).ptr;
   }
-  return static_cast<size_t>(cursor - out);
+  const auto length = static_cast<size_t>(cursor - line_start);  // at most 24 (-1.2345678901234567e-308)
+  std::memcpy(out + sign_length, line_start, 24);
+  return sign_length + length;
 }
 
 size_t format_int64(int64_t value, char* out) noexcept {

@@ -29,8 +29,10 @@ inline char* write_unicode_escape(uint32_t code_unit, char* out) noexcept {
   return out + 6;
 }
 
+}  // namespace
+
 // Writes an ASCII character that must be escaped ('"', '\\' or a control character).
-inline char* write_ascii_escape(unsigned char character, char* out) noexcept {
+char* detail::write_ascii_escape(unsigned char character, char* out) noexcept {
   char short_form = 0;
   switch (character) {
     case '"': short_form = '"'; break;
@@ -46,6 +48,10 @@ inline char* write_ascii_escape(unsigned char character, char* out) noexcept {
   out[1] = short_form;
   return out + 2;
 }
+
+using detail::write_ascii_escape;
+
+namespace {
 
 // Strings wider than ASCII, one character at a time.
 template <class Character>
@@ -84,40 +90,31 @@ void write_wide_characters(const Character* characters, size_t length, OutputWri
   }
 }
 
-// Copies `count` bytes; short copies (most keys and values) as a few overlapping word moves
-// instead of a call to memcpy.
-inline char* copy_bytes(char* out, const char* from, size_t count) noexcept {
-  if (count >= 8 && count <= 16) {
-    std::memcpy(out, from, 8);
-    std::memcpy(out + count - 8, from + count - 8, 8);
-  } else if (count >= 4 && count < 8) {
-    std::memcpy(out, from, 4);
-    std::memcpy(out + count - 4, from + count - 4, 4);
-  } else if (count > 0 && count < 4) {
-    out[0] = from[0];
-    out[count / 2] = from[count / 2];
-    out[count - 1] = from[count - 1];
-  } else if (count > 16) {
-    std::memcpy(out, from, count);
-  }
-  return out + count;
-}
+}  // namespace
 
-// Writes [data, data + length) escaped into `out`, which has room for the worst case.
-inline char* write_escaped_ascii(const char* data, size_t length, char* out) noexcept {
+// Writes [data, data + length) escaped into `out`, which has room for the worst case plus
+// kEscapedAsciiSlack bytes.
+char* detail::write_escaped_long_ascii(const char* data, size_t length, char* out) noexcept {
   const char* cursor = data;
   const char* const limit = data + length;
-  bool saw_non_ascii = false;  // Unused: the caller knows.
-  while (true) {
-    const char* special = ActiveKernel::find_string_special(cursor, limit, saw_non_ascii);
-    out = copy_bytes(out, cursor, static_cast<size_t>(special - cursor));
-    if (special == limit) {
-      return out;
+  {
+    // Long strings: the SIMD kernel finds the bytes to escape, runs are copied whole.
+    bool saw_non_ascii = false;  // Unused: the caller knows.
+    while (true) {
+      const char* special = ActiveKernel::find_string_special(cursor, limit, saw_non_ascii);
+      std::memcpy(out, cursor, static_cast<size_t>(special - cursor));
+      out += special - cursor;
+      if (special == limit) {
+        return out;
+      }
+      out = write_ascii_escape(static_cast<unsigned char>(*special), out);
+      cursor = special + 1;
     }
-    out = write_ascii_escape(static_cast<unsigned char>(*special), out);
-    cursor = special + 1;
   }
+  return detail::write_escaped_short_ascii(cursor, limit, out);
 }
+
+namespace {
 
 // UTF-8 (ASCII included) needs escapes only for ASCII bytes, which the kernel finds.
 void write_escaped_utf8_contents(const char* data, size_t length, OutputWriter& writer) {
@@ -138,7 +135,7 @@ void write_escaped_utf8_contents(const char* data, size_t length, OutputWriter& 
 
 }  // namespace
 
-void write_json_string(PyObject* text, OutputWriter& writer) {
+void detail::write_json_string_general(PyObject* text, OutputWriter& writer) {
 #if PY_VERSION_HEX < 0x030C0000
   if (PyUnicode_READY(text) != 0) {
     throw EncodeError(take_python_error_message());
@@ -146,9 +143,8 @@ void write_json_string(PyObject* text, OutputWriter& writer) {
 #endif
   const auto length = static_cast<size_t>(PyUnicode_GET_LENGTH(text));
   const void* data = PyUnicode_DATA(text);
-  if (PyUnicode_IS_ASCII(text) && length <= kCharactersPerChunk) {
-    // Most strings: one reservation for the worst case, quotes and contents written in place.
-    char* out = writer.reserve(length * kMaxEscapedCharacterLength + 2);
+  if (PyUnicode_IS_ASCII(text) && length <= kShortStringLength) {
+    char* out = writer.reserve(length * kMaxEscapedCharacterLength + 2 + kEscapedAsciiSlack);
     *out++ = '"';
     out = write_escaped_ascii(static_cast<const char*>(data), length, out);
     *out++ = '"';
