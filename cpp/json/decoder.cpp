@@ -205,20 +205,22 @@ PyObject* DocumentDecoder<Kernel>::read_key(size_t quote_offset) {
   if (text.error != StringError::kNone) {
     fail_string(text, quote_offset);
   }
-  // The raw bytes between the quotes identify the key, escapes and all.
+  // The raw bytes between the quotes identify the key, escapes and all. Keys seen by earlier
+  // documents come from RecentKeys; the per-document cache catches the rest (new keys,
+  // longer ones, and keys whose RecentKeys slot another key of this document took).
   const size_t raw_length = static_cast<size_t>(text.end - 1 - contents);
   if (raw_length > KeyCache::kMaxKeyLength) {
     return make_python_string(text);
   }
   const uint64_t key_hash = KeyCache::hash(contents, raw_length);
+  if (PyObject* recent = workspace_.recent_keys.find(contents, raw_length, key_hash)) {
+    return recent;
+  }
   if (PyObject* cached = workspace_.keys.find(contents, raw_length, key_hash)) {
     return cached;
   }
-  PyObject* key = workspace_.recent_keys.find(contents, raw_length, key_hash);
-  if (key == nullptr) {
-    key = make_python_string(text);
-    workspace_.recent_keys.insert(contents, raw_length, key_hash, key);
-  }
+  PyObject* key = make_python_string(text);
+  workspace_.recent_keys.insert(contents, raw_length, key_hash, key);
   workspace_.keys.insert(contents, raw_length, key_hash, key);
   return key;
 }

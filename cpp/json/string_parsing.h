@@ -2,8 +2,10 @@
 // unescape it when it has backslashes, and build the Python str.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "json/python_ref.h"
@@ -86,31 +88,71 @@ inline int32_t parse_hex4(const char* cursor, const char* limit) noexcept {
   return value;
 }
 
-// Appends `code_point` as UTF-8; surrogates get the three-byte form "surrogatepass" reads.
-inline void append_utf8(uint32_t code_point, std::string& out) {
-  char bytes[4];
-  size_t length;
+// Writes `code_point` as UTF-8 (at most 4 bytes); surrogates get the three-byte form
+// "surrogatepass" reads. Returns the end.
+inline char* write_utf8(uint32_t code_point, char* out) noexcept {
   if (code_point < 0x80) {
-    bytes[0] = static_cast<char>(code_point);
-    length = 1;
+    *out++ = static_cast<char>(code_point);
   } else if (code_point < 0x800) {
-    bytes[0] = static_cast<char>(0xC0 | (code_point >> 6));
-    bytes[1] = static_cast<char>(0x80 | (code_point & 0x3F));
-    length = 2;
+    *out++ = static_cast<char>(0xC0 | (code_point >> 6));
+    *out++ = static_cast<char>(0x80 | (code_point & 0x3F));
   } else if (code_point < 0x10000) {
-    bytes[0] = static_cast<char>(0xE0 | (code_point >> 12));
-    bytes[1] = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    bytes[2] = static_cast<char>(0x80 | (code_point & 0x3F));
-    length = 3;
+    *out++ = static_cast<char>(0xE0 | (code_point >> 12));
+    *out++ = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+    *out++ = static_cast<char>(0x80 | (code_point & 0x3F));
   } else {
-    bytes[0] = static_cast<char>(0xF0 | (code_point >> 18));
-    bytes[1] = static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
-    bytes[2] = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    bytes[3] = static_cast<char>(0x80 | (code_point & 0x3F));
-    length = 4;
+    *out++ = static_cast<char>(0xF0 | (code_point >> 18));
+    *out++ = static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
+    *out++ = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+    *out++ = static_cast<char>(0x80 | (code_point & 0x3F));
   }
-  out.append(bytes, length);
+  return out;
 }
+
+}  // namespace detail
+
+namespace detail {
+
+// The unescaped text written through a raw cursor into `scratch`, which is used as a
+// buffer: its size is its usable room (grown, never shrunk, so it is zero-filled only when
+// it grows), not the length of the text. Per-character push_back would cost more than the
+// unescaping.
+class ScratchWriter {
+ public:
+  explicit ScratchWriter(std::string& scratch) : scratch_(scratch) {
+    if (scratch_.size() < kInitialRoom) {
+      scratch_.resize(kInitialRoom);
+    }
+    begin_ = scratch_.data();
+    cursor_ = begin_;
+    end_ = begin_ + scratch_.size();
+  }
+  // Room for `count` more bytes at the cursor.
+  char* reserve(size_t count) {
+    if (static_cast<size_t>(end_ - cursor_) < count) {
+      const size_t used = static_cast<size_t>(cursor_ - begin_);
+      scratch_.resize(std::max(scratch_.size() * 2, used + count));
+      begin_ = scratch_.data();
+      cursor_ = begin_ + used;
+      end_ = begin_ + scratch_.size();
+    }
+    return cursor_;
+  }
+  void advance_to(char* cursor) noexcept { cursor_ = cursor; }
+  void append(const char* data, size_t count) {
+    std::memcpy(reserve(count), data, count);
+    cursor_ += count;
+  }
+  const char* data() const noexcept { return begin_; }
+  size_t length() const noexcept { return static_cast<size_t>(cursor_ - begin_); }
+
+ private:
+  static constexpr size_t kInitialRoom = 256;
+  std::string& scratch_;
+  char* begin_;
+  char* cursor_;
+  char* end_;
+};
 
 }  // namespace detail
 
@@ -118,40 +160,42 @@ template <class Kernel>
 StringText read_escaped_string(const char* contents, const char* first_backslash,
                                const char* limit, bool saw_non_ascii, std::string& scratch) {
   StringText text;
-  scratch.assign(contents, first_backslash);
+  detail::ScratchWriter out(scratch);
+  out.append(contents, static_cast<size_t>(first_backslash - contents));
   const char* cursor = first_backslash;
   while (true) {
-    // `cursor` is at a backslash.
+    // `cursor` is at a backslash. An escape writes at most 4 bytes.
     if (limit - cursor < 2) {
       text.error = StringError::kUnterminated;
       return text;
     }
+    char* write = out.reserve(4);
     const char escaped = cursor[1];
     switch (escaped) {
       case '"':
       case '\\':
       case '/':
-        scratch.push_back(escaped);
+        *write++ = escaped;
         cursor += 2;
         break;
       case 'b':
-        scratch.push_back('\b');
+        *write++ = '\b';
         cursor += 2;
         break;
       case 'f':
-        scratch.push_back('\f');
+        *write++ = '\f';
         cursor += 2;
         break;
       case 'n':
-        scratch.push_back('\n');
+        *write++ = '\n';
         cursor += 2;
         break;
       case 'r':
-        scratch.push_back('\r');
+        *write++ = '\r';
         cursor += 2;
         break;
       case 't':
-        scratch.push_back('\t');
+        *write++ = '\t';
         cursor += 2;
         break;
       case 'u': {
@@ -185,7 +229,7 @@ StringText read_escaped_string(const char* contents, const char* first_backslash
             text.has_surrogates = true;
           }
         }
-        detail::append_utf8(static_cast<uint32_t>(code_point), scratch);
+        write = detail::write_utf8(static_cast<uint32_t>(code_point), write);
         break;
       }
       default:
@@ -193,16 +237,17 @@ StringText read_escaped_string(const char* contents, const char* first_backslash
         text.error_at = cursor + 1;
         return text;
     }
+    out.advance_to(write);
     const char* const run = cursor;
     cursor = Kernel::find_string_special(cursor, limit, saw_non_ascii);
-    scratch.append(run, cursor);
+    out.append(run, static_cast<size_t>(cursor - run));
     if (cursor == limit) {
       text.error = StringError::kUnterminated;
       return text;
     }
     if (*cursor == '"') {
-      text.data = scratch.data();
-      text.length = scratch.size();
+      text.data = out.data();
+      text.length = out.length();
       text.is_ascii = !saw_non_ascii;
       text.end = cursor + 1;
       return text;

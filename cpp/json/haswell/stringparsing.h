@@ -11,29 +11,44 @@
 
 namespace lamina::json::haswell {
 
+// Bit i set when byte i of `bytes` is '"', '\\' or below 0x20.
+inline uint32_t special_mask(__m256i bytes) noexcept {
+  // byte <= 0x1F exactly when min(byte, 0x1F) == byte (unsigned; no unsigned compare).
+  const __m256i special = _mm256_or_si256(
+      _mm256_or_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi8('"')),
+                      _mm256_cmpeq_epi8(bytes, _mm256_set1_epi8('\\'))),
+      _mm256_cmpeq_epi8(_mm256_min_epu8(bytes, _mm256_set1_epi8(0x1F)), bytes));
+  return static_cast<uint32_t>(_mm256_movemask_epi8(special));
+}
+
 inline const char* find_string_special(const char* cursor, const char* limit,
                                        bool& saw_non_ascii) noexcept {
   __m256i seen = _mm256_setzero_si256();  // OR of every byte passed over
-  const __m256i quote = _mm256_set1_epi8('"');
-  const __m256i backslash = _mm256_set1_epi8('\\');
-  const __m256i control_limit = _mm256_set1_epi8(0x1F);
-  while (limit - cursor >= 32) {
-    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cursor));
-    // byte <= 0x1F exactly when min(byte, 0x1F) == byte (unsigned; no unsigned compare).
-    const __m256i special = _mm256_or_si256(
-        _mm256_or_si256(_mm256_cmpeq_epi8(bytes, quote), _mm256_cmpeq_epi8(bytes, backslash)),
-        _mm256_cmpeq_epi8(_mm256_min_epu8(bytes, control_limit), bytes));
-    const auto special_bits = static_cast<uint32_t>(_mm256_movemask_epi8(special));
+  if (limit - cursor >= 32) {
+    // Most strings end within their first 32 bytes: that case touches nothing else.
+    __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cursor));
+    uint32_t special_bits = special_mask(bytes);
     if (special_bits != 0) {
       const unsigned before = _tzcnt_u32(special_bits);
       const auto high_bits = static_cast<uint32_t>(_mm256_movemask_epi8(bytes));
-      const uint32_t passed_over = (1U << before) - 1;  // before < 32
-      saw_non_ascii = saw_non_ascii || (high_bits & passed_over) != 0 ||
-                      _mm256_movemask_epi8(seen) != 0;
+      saw_non_ascii = saw_non_ascii || _bzhi_u32(high_bits, before) != 0;
       return cursor + before;
     }
-    seen = _mm256_or_si256(seen, bytes);
+    seen = bytes;
     cursor += 32;
+    while (limit - cursor >= 32) {
+      bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cursor));
+      special_bits = special_mask(bytes);
+      if (special_bits != 0) {
+        const unsigned before = _tzcnt_u32(special_bits);
+        const auto high_bits = static_cast<uint32_t>(_mm256_movemask_epi8(bytes));
+        saw_non_ascii = saw_non_ascii || _bzhi_u32(high_bits, before) != 0 ||
+                        _mm256_movemask_epi8(seen) != 0;
+        return cursor + before;
+      }
+      seen = _mm256_or_si256(seen, bytes);
+      cursor += 32;
+    }
   }
   if (limit - cursor >= 16) {
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(cursor));
@@ -44,7 +59,7 @@ inline const char* find_string_special(const char* cursor, const char* limit,
     const auto high_bits = static_cast<uint32_t>(_mm_movemask_epi8(bytes));
     if (special_bits != 0) {
       const unsigned before = _tzcnt_u32(special_bits);
-      saw_non_ascii = saw_non_ascii || (high_bits & ((1U << before) - 1)) != 0 ||
+      saw_non_ascii = saw_non_ascii || _bzhi_u32(high_bits, before) != 0 ||
                       _mm256_movemask_epi8(seen) != 0;
       return cursor + before;
     }
