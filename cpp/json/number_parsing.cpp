@@ -199,7 +199,16 @@ PythonRef parse_number(const char* begin, const char* limit, const char** number
   if (*cursor == '0') {
     ++cursor;
   } else if (*cursor >= '1' && *cursor <= '9') {
-    cursor = scan_digits(cursor, limit, significand);
+    // Integer parts are mostly a few digits: a byte loop beats the word arithmetic there,
+    // and hands long ones (big ints, integral floats) to it after four digits.
+    const char* const short_end = limit - cursor > 4 ? cursor + 4 : limit;
+    while (cursor < short_end && is_digit(*cursor)) {
+      significand = significand * 10 + static_cast<uint64_t>(*cursor - '0');
+      ++cursor;
+    }
+    if (cursor == short_end) {
+      cursor = scan_digits(cursor, limit, significand);
+    }
   } else {
     return {};
   }
