@@ -161,8 +161,9 @@ def write_chart(measurements: list[Measurement], path: Path) -> None:
         axis.set_yscale("log")
         axis.set_title(f"{operation}: time relative to orjson (lower is faster)")
     axes[0].set_ylabel("time ÷ orjson's time")
-    axes[1].legend(loc="upper left", fontsize="small")
-    figure.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper center", ncol=len(LIBRARIES), frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 0.93))
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
