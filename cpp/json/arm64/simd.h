@@ -57,6 +57,14 @@ struct Block {
   static Block load(const uint8_t* data) noexcept {
     return {{Bytes::load(data), Bytes::load(data + 16), Bytes::load(data + 32), Bytes::load(data + 48)}};
   }
+  // Eight little-endian words, in registers (no round trip through memory).
+  static Block from_words(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4, uint64_t w5,
+                          uint64_t w6, uint64_t w7) noexcept {
+    const auto pair = [](uint64_t low, uint64_t high) {
+      return Bytes{vreinterpretq_u8_u64(vcombine_u64(vcreate_u64(low), vcreate_u64(high)))};
+    };
+    return {{pair(w0, w1), pair(w2, w3), pair(w4, w5), pair(w6, w7)}};
+  }
   uint64_t eq_mask(uint8_t byte) const noexcept {
     const uint8x16_t wanted = vdupq_n_u8(byte);
     return to_bitmask(vceqq_u8(chunks[0].value, wanted), vceqq_u8(chunks[1].value, wanted),

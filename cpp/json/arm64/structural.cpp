@@ -3,8 +3,8 @@
 
 #include "json/arm64/bitmanipulation.h"
 #include "json/arm64/kernel.h"
-#include "json/scalar/kernel.h"
 #include "json/arm64/simd.h"
+#include "json/scalar/kernel.h"
 
 namespace lamina::json::arm64 {
 
@@ -13,9 +13,9 @@ namespace {
 }  // namespace
 
 void index_structure(const char* data, size_t length, StructuralIndex& index) {
-  // Below one block the scalar loop is faster than padding a block, and gives the same
-  // index by definition.
-  if (length < 64) {
+  // Below 32 bytes (a tiny event) the scalar loop costs less than building a block; the
+  // index is the same by definition.
+  if (length < 32) {
     scalar::index_structure(data, length, index);
     return;
   }

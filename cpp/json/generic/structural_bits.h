@@ -127,7 +127,45 @@ inline uint32_t* write_positions(uint32_t* out, uint32_t base, uint64_t bits) no
   return out + count;
 }
 
-// The whole of index_structure for a kernel, for documents of at least 64 bytes.
+// The `count` (< 64) bytes at `data` as a block padded with `filler`, assembled in
+// registers from word loads: nothing is read past the end, and no byte stores are left for
+// vector loads to wait on (a padded copy on the stack costs more than the scan of a small
+// event).
+inline uint64_t load_short_word(const uint8_t* data, size_t count, size_t start, uint64_t fill) noexcept {
+  if (start + 8 <= count) {
+    uint64_t word;
+    std::memcpy(&word, data + start, 8);
+    return word;
+  }
+  if (start >= count) {
+    return fill;
+  }
+  const size_t bytes = count - start;  // 1..7
+  uint64_t partial;
+  if (bytes >= 4) {
+    uint32_t low;
+    uint32_t high;
+    std::memcpy(&low, data + start, 4);
+    std::memcpy(&high, data + start + bytes - 4, 4);
+    partial = low | (static_cast<uint64_t>(high) << (8 * (bytes - 4)));
+  } else {
+    partial = static_cast<uint64_t>(data[start]) |
+              (static_cast<uint64_t>(data[start + bytes / 2]) << (8 * (bytes / 2))) |
+              (static_cast<uint64_t>(data[start + bytes - 1]) << (8 * (bytes - 1)));
+  }
+  return partial | (fill & (~uint64_t{0} << (8 * bytes)));
+}
+
+inline simd::Block load_short_block(const uint8_t* data, size_t count, uint8_t filler) noexcept {
+  const uint64_t fill = 0x0101010101010101ULL * filler;
+  return simd::Block::from_words(
+      load_short_word(data, count, 0, fill), load_short_word(data, count, 8, fill),
+      load_short_word(data, count, 16, fill), load_short_word(data, count, 24, fill),
+      load_short_word(data, count, 32, fill), load_short_word(data, count, 40, fill),
+      load_short_word(data, count, 48, fill), load_short_word(data, count, 56, fill));
+}
+
+// The whole of index_structure for a kernel.
 inline void index_structure_blocks(const char* data, size_t length, StructuralIndex& index) {
   index.prepare(length);
   uint32_t* const first = index.positions();
@@ -135,6 +173,13 @@ inline void index_structure_blocks(const char* data, size_t length, StructuralIn
   const auto* bytes = reinterpret_cast<const uint8_t*>(data);
   const ByteClassifier classifier;
   StructuralScanner scanner;
+  if (length < 64) {
+    // Spaces make no tokens and end no string.
+    out = write_positions(out, 0, scanner.next(classifier.classify(load_short_block(bytes, length, ' '))));
+    *out = static_cast<uint32_t>(length);
+    index.set_token_count(static_cast<size_t>(out - first));
+    return;
+  }
   size_t offset = 0;
   for (; offset + 64 <= length; offset += 64) {
     const uint64_t tokens = scanner.next(classifier.classify(simd::Block::load(bytes + offset)));
@@ -144,7 +189,7 @@ inline void index_structure_blocks(const char* data, size_t length, StructuralIn
     // The last partial block: classify the document's last 64 bytes where they are (no copy
     // into a padded buffer, whose byte stores would stall the vector loads) and shift the
     // bytes already seen out of the masks. What is shifted in counts as whitespace, which
-    // makes no tokens and ends no string. Needs length >= 64 (the callers see to it).
+    // makes no tokens and ends no string.
     const size_t remaining = length - offset;  // 1..63
     const unsigned seen = static_cast<unsigned>(64 - remaining);
     BlockClasses classes = classifier.classify(simd::Block::load(bytes + length - 64));

@@ -127,10 +127,15 @@ class Utf8Checker {
   simd::Bytes incomplete_limit_;
 };
 
-// The whole of validate_utf8 for a kernel, for documents of at least 64 bytes.
+// The whole of validate_utf8 for a kernel. Uses load_short_block (structural_bits.h).
 inline bool validate_utf8_blocks(const char* data, size_t length) noexcept {
   const auto* bytes = reinterpret_cast<const uint8_t*>(data);
   Utf8Checker checker;
+  if (length < 64) {
+    // NUL bytes are valid and end no sequence early.
+    checker.check_block(load_short_block(bytes, length, 0));
+    return checker.finish();
+  }
   size_t offset = 0;
   for (; offset + 64 <= length; offset += 64) {
     checker.check_block(simd::Block::load(bytes + offset));

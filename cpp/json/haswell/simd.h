@@ -68,6 +68,16 @@ struct Block {
   static Block load(const uint8_t* data) noexcept {
     return {{Bytes::load(data), Bytes::load(data + 32)}};
   }
+  // Eight little-endian words, in registers (no round trip through memory).
+  static Block from_words(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4, uint64_t w5,
+                          uint64_t w6, uint64_t w7) noexcept {
+    const auto pair = [](uint64_t low, uint64_t high) {
+      return _mm_unpacklo_epi64(_mm_cvtsi64_si128(static_cast<long long>(low)),
+                                _mm_cvtsi64_si128(static_cast<long long>(high)));
+    };
+    return {{Bytes{_mm256_set_m128i(pair(w2, w3), pair(w0, w1))},
+             Bytes{_mm256_set_m128i(pair(w6, w7), pair(w4, w5))}}};
+  }
   uint64_t eq_mask(uint8_t byte) const noexcept {
     return chunks[0].eq_mask(byte) | (static_cast<uint64_t>(chunks[1].eq_mask(byte)) << 32);
   }
