@@ -130,9 +130,25 @@ constexpr char kDigitPairs[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
+// Writes exactly eight digits of `value` (< 10^8) at `out`: two independent halves, so the
+// divisions do not wait on each other.
+inline void write_eight_digits(uint32_t value, char* out) noexcept {
+  const uint32_t high = value / 10000;
+  const uint32_t low = value % 10000;
+  std::memcpy(out, kDigitPairs + (high / 100) * 2, 2);
+  std::memcpy(out + 2, kDigitPairs + (high % 100) * 2, 2);
+  std::memcpy(out + 4, kDigitPairs + (low / 100) * 2, 2);
+  std::memcpy(out + 6, kDigitPairs + (low % 100) * 2, 2);
+}
+
 // Writes the decimal digits of `value` (at most 20) ending just before `end`; returns where
-// they start.
+// they start. Writes nothing outside them.
 inline char* write_digits_backwards(uint64_t value, char* end) noexcept {
+  while (value >= 100000000) {
+    end -= 8;
+    write_eight_digits(static_cast<uint32_t>(value % 100000000), end);
+    value /= 100000000;
+  }
   while (value >= 100) {
     const auto pair = static_cast<size_t>(value % 100) * 2;
     value /= 100;
@@ -148,12 +164,18 @@ inline char* write_digits_backwards(uint64_t value, char* end) noexcept {
   return end;
 }
 
-// Copies count (at most 24) digits as three fixed-size moves, with no branch on the count
-// (it varies from float to float, so a branch on it is mispredicted); writes 24 bytes from
-// `out` and reads 24 from `digits`, so callers leave that much room.
-inline char* copy_digits(char* out, const char* digits, int count) noexcept {
-  std::memcpy(out, digits, 24);
-  return out + count;
+constexpr uint64_t kPowersOfTen[20] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
+    1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+    100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+    1000000000000000000ULL, 10000000000000000000ULL};
+
+// Number of decimal digits of `value` (> 0): log10 estimated from the bit width (1233 / 4096 is
+// just above log10(2)), corrected by one comparison. No division chain.
+inline int count_digits(uint64_t value) noexcept {
+  const int bit_width = 64 - __builtin_clzll(value | 1);
+  const int estimate = (bit_width * 1233) >> 12;
+  return estimate + 1 - (value < kPowersOfTen[estimate] ? 1 : 0);
 }
 
 }  // namespace
@@ -168,18 +190,9 @@ size_t format_double_repr(double value, char* out) noexcept {
     return static_cast<size_t>(cursor + 3 - out);
   }
   const Decimal decimal = shortest_decimal(value);
-  // Digits at the end of the first 24 bytes, then room for copy_digits to over-read.
-  char digit_buffer[48];
-  char* const digits_end = digit_buffer + 24;
-  const char* const digits = write_digits_backwards(decimal.significand, digits_end);
-  const int digit_count = static_cast<int>(digits_end - digits);
-  // The layouts below write at most 24 digits' worth past `cursor` with copy_digits; a
-  // scratch line keeps that inside `out`'s kMaxNumberTextLength bytes whatever the layout.
-  char line[64];
-  char* const line_start = line;
-  const size_t sign_length = static_cast<size_t>(cursor - out);
-  cursor = line_start;
-
+  const int digit_count = count_digits(decimal.significand);
+  // Digits are written once, in place, with exact stores: copying them from a scratch
+  // buffer would reload bytes just stored, which stalls.
   // Position of the decimal point relative to the digits, as CPython's float_repr counts it:
   // fixed notation when it is in (-4, 16], otherwise d.ddde+XX.
   const int decimal_point = decimal.exponent + digit_count;
@@ -190,24 +203,34 @@ size_t format_double_repr(double value, char* out) noexcept {
       for (int zero = 0; zero < -decimal_point; ++zero) {
         *cursor++ = '0';
       }
-      cursor = copy_digits(cursor, digits, digit_count);
+      cursor += digit_count;
+      write_digits_backwards(decimal.significand, cursor);
     } else if (decimal_point >= digit_count) {
-      cursor = copy_digits(cursor, digits, digit_count);
+      cursor += digit_count;
+      write_digits_backwards(decimal.significand, cursor);
       for (int zero = digit_count; zero < decimal_point; ++zero) {
         *cursor++ = '0';
       }
       *cursor++ = '.';
       *cursor++ = '0';
     } else {
-      cursor = copy_digits(cursor, digits, decimal_point);
-      *cursor++ = '.';
-      cursor = copy_digits(cursor, digits + decimal_point, digit_count - decimal_point);
+      // All digits one place to the right, then the integer digits back over the gap (byte
+      // moves: each reload lies within one earlier store) and the point in the gap.
+      write_digits_backwards(decimal.significand, cursor + 1 + digit_count);
+      for (int digit = 0; digit < decimal_point; ++digit) {
+        cursor[digit] = cursor[digit + 1];
+      }
+      cursor[decimal_point] = '.';
+      cursor += digit_count + 1;
     }
   } else {
-    *cursor++ = digits[0];
+    write_digits_backwards(decimal.significand, cursor + 1 + digit_count);
+    cursor[0] = cursor[1];
     if (digit_count > 1) {
-      *cursor++ = '.';
-      cursor = copy_digits(cursor, digits + 1, digit_count - 1);
+      cursor[1] = '.';
+      cursor += digit_count + 1;
+    } else {
+      cursor += 1;
     }
     const int exponent = decimal_point - 1;
     *cursor++ = 'e';
@@ -216,11 +239,9 @@ size_t format_double_repr(double value, char* out) noexcept {
     if (magnitude < 10) {
       *cursor++ = '0';
     }
-    cursor = std::to_chars(cursor, line + sizeof(line), magnitude).ptr;
+    cursor = std::to_chars(cursor, out + kMaxNumberTextLength, magnitude).ptr;
   }
-  const auto length = static_cast<size_t>(cursor - line_start);  // at most 24 (-1.2345678901234567e-308)
-  std::memcpy(out + sign_length, line_start, 24);
-  return sign_length + length;
+  return static_cast<size_t>(cursor - out);
 }
 
 size_t format_int64(int64_t value, char* out) noexcept {
