@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <vector>
 
 namespace lamina::json {
@@ -173,8 +174,8 @@ class KeyCache {
 
 // Keys seen by earlier documents: a Lambda function gets the same event shape on every
 // invocation, so a small event's keys are usually already built (and hashed: a str caches
-// its hash, so dicts built from these keys skip SipHash). Consulted when a document meets a
-// key for the first time. Direct-mapped and bounded: a new key replaces the one in its slot.
+// its hash, so dicts built from these keys skip SipHash). Bounded: two candidate slots per
+// key, and a new key replaces the one in its second slot when both are taken.
 // Sharing a str between results is invisible to Python code, as strs are immutable.
 class RecentKeys {
  public:
@@ -200,11 +201,12 @@ class RecentKeys {
 
   // The str for these raw key bytes as a new reference, or nullptr.
   PyObject* find(const char* data, size_t length, uint64_t key_hash) const noexcept {
-    const Slot& slot = slots_[key_hash % kSlots];
-    if (slot.key != nullptr && slot.hash == key_hash && slot.length == length &&
-        equal_key_bytes(slot.bytes, data, length)) {
-      Py_INCREF(slot.key);
-      return slot.key;
+    for (const Slot* slot : {&slots_[first_slot(key_hash)], &slots_[second_slot(key_hash)]}) {
+      if (slot->key != nullptr && slot->hash == key_hash && slot->length == length &&
+          equal_key_bytes(slot->bytes, data, length)) {
+        Py_INCREF(slot->key);
+        return slot->key;
+      }
     }
     return nullptr;
   }
@@ -213,7 +215,13 @@ class RecentKeys {
     if (length > kMaxKeyLength) {
       return;
     }
-    Slot& slot = slots_[key_hash % kSlots];
+    // Each key has two candidate slots: two keys of one event that share a first slot both
+    // stay (a single slot would rebuild, and rehash, one of them on every invocation).
+    Slot* target = &slots_[first_slot(key_hash)];
+    if (target->key != nullptr) {
+      target = &slots_[second_slot(key_hash)];
+    }
+    Slot& slot = *target;
     Py_INCREF(key);
     Py_XDECREF(slot.key);  // A str: its deallocation runs no Python code.
     slot.key = key;
@@ -229,6 +237,9 @@ class RecentKeys {
     uint32_t length = 0;
     char bytes[kMaxKeyLength] = {};
   };
+
+  static size_t first_slot(uint64_t key_hash) noexcept { return key_hash % kSlots; }
+  static size_t second_slot(uint64_t key_hash) noexcept { return (key_hash >> 32) % kSlots; }
 
   Slot slots_[kSlots];
 };
