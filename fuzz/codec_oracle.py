@@ -51,6 +51,17 @@ def check_decoding(data: bytes, decoded: object, error: str | None, encoded: byt
     return True
 
 
+def hashable_key(key: object, index: int) -> object:
+    """`key` itself when it can be a dict key (tuples included: the encoder must refuse
+    them), else a short name. Not str(key): nested reprs double their backslashes at each
+    level, and a few levels make a key of millions of characters."""
+    try:
+        hash(key)
+    except TypeError:
+        return f"key{index}"
+    return key
+
+
 def values_from_bytes(data: bytes) -> object:
     """A value built by reading `data` as a stack program: every value type the encoder
     knows, including lone surrogates, non-finite floats, big ints and non-str keys."""
@@ -97,8 +108,8 @@ def values_from_bytes(data: bytes) -> object:
             elif operation == 10:
                 stack.append(tuple(members))
             else:
-                stack.append({key if isinstance(key, (str, int, float, type(None))) else str(key): value
-                              for key, value in zip(members[0::2], members[1::2])})
+                stack.append({hashable_key(key, index): value
+                              for index, (key, value) in enumerate(zip(members[0::2], members[1::2]))})
     return stack[-1] if stack else None
 
 
