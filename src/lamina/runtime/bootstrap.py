@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+
 from lamina import _core
 from lamina.runtime import errors, logs
 from lamina.runtime.config import ConfigurationError, RuntimeConfig
@@ -27,7 +28,7 @@ _CO_COROUTINE = 0x80
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, NoReturn
 
 
 class InvocationHooks:
@@ -95,7 +96,7 @@ def run(config: RuntimeConfig, keep_serving_on_failures: bool = False) -> None:
     _core.InvocationLoop(client, hooks, keep_serving_on_failures).run()
 
 
-def fail_init(client: Any, exc: BaseException) -> None:
+def fail_init(client: Any, exc: BaseException) -> NoReturn:
     """Reports an init failure to Lambda and the log, then ends the process with status 1."""
     import logging
 
