@@ -337,6 +337,43 @@ void bind_runtime_api_client(py::module_& m) {
           py::arg("error_json"), py::arg("error_type"));
 }
 
+// A streamed response's data: bytes-like objects as they are, str as UTF-8.
+void write_to_stream(lamina::runtime::ResponseStream& stream, py::handle data) {
+  if (PyUnicode_Check(data.ptr())) {
+    Py_ssize_t size = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(data.ptr(), &size);
+    if (text == nullptr) throw py::error_already_set();
+    py::gil_scoped_release release;  // the chunk goes out over the network; `data` outlives the call
+    stream.write({text, static_cast<std::size_t>(size)});
+    return;
+  }
+  py::buffer_info bytes = py::reinterpret_borrow<py::buffer>(data).request();
+  py::gil_scoped_release release;  // the chunk goes out over the network; `bytes` holds the buffer
+  stream.write(view_of(bytes));
+}
+
+void bind_response_stream(py::module_& m) {
+  using lamina::runtime::ResponseStream;
+  py::class_<ResponseStream, std::shared_ptr<ResponseStream>>(
+      m, "ResponseStream", "A response sent to Lambda chunk by chunk (lamina.streaming wraps it)")
+      .def("write", &write_to_stream, py::arg("data"), "Sends one chunk now.")
+      .def("set_content_type", &ResponseStream::set_content_type, py::arg("content_type"))
+      .def(
+          "finish",
+          [](ResponseStream& stream) {
+            lamina::runtime::PostAnswer answer;
+            {
+              py::gil_scoped_release release;  // ending the body waits for Lambda's answer
+              answer = stream.finish();
+            }
+            return py::make_tuple(answer.status, py::bytes(answer.body));
+          },
+          "Ends the body; returns Lambda's answer (status, body).")
+      .def_property_readonly("started", &ResponseStream::started)
+      .def_property_readonly("finished", &ResponseStream::finished)
+      .def_property_readonly("bytes_written", &ResponseStream::bytes_written);
+}
+
 // --- the invocation loop -------------------------------------------------------------------
 
 void bind_invocation_loop(py::module_& m) {
@@ -362,5 +399,6 @@ PYBIND11_MODULE(_core, m) {
   bind_json(m);
   bind_http(m);
   bind_runtime_api_client(m);
+  bind_response_stream(m);
   bind_invocation_loop(m);
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from lamina import _core
+from lamina import _core, streaming
 from lamina.runtime import errors, logs
 from lamina.runtime.config import ConfigurationError, RuntimeConfig
 from lamina.runtime.context import Context
@@ -52,6 +52,8 @@ class InvocationHooks:
         self.report_error = errors.report_invocation_error
         self.fault_error = FaultError
         self.warn = _warn
+        self.streams_response = streaming.is_stream_response_handler(handler)
+        self.make_response_stream = streaming.ResponseStream
         # One event loop for the process, created at init: pooled async clients survive
         # between invocations (asyncio.run per invocation would close them).
         self._event_loop = _new_event_loop() if _is_coroutine_function(handler) else None
@@ -60,6 +62,13 @@ class InvocationHooks:
         if self._event_loop is None:  # a plain function that returned a coroutine
             self._event_loop = _new_event_loop()
         return self._event_loop.run_until_complete(awaitable)
+
+    def drain_into_stream(self, items: Any, stream: streaming.ResponseStream) -> None:
+        """Streams what a generator handler yields (an async one on the runtime's event loop)."""
+        if hasattr(items, "__anext__"):
+            self.run_awaitable(streaming.drain_async(items, stream))
+        else:
+            streaming.drain(items, stream)
 
 
 def main() -> None:
