@@ -34,3 +34,16 @@ def uses_numpy(event, context):
     import numpy
 
     return {"sum": float(numpy.asarray(event["values"]).sum()), "numpy": numpy.__file__}
+
+
+def where_summary(event, context):
+    """The parts of where() that are the same on every machine."""
+    summary = where(event, context)
+    del summary["path"]
+    return summary
+
+
+def imports_other_layer(event, context):
+    import from_other_layer
+
+    return {"value": from_other_layer.VALUE}
