@@ -122,3 +122,16 @@ def test_this_machines_python_is_the_default_distribution(make_layer):
     layer = make_layer("x86_64")
     assert layer.report.python.version == sys.version_info[:2]
     assert FUNCTIONS.is_dir()
+
+
+def test_layer_with_numpy_from_pypi_wheels(make_layer, runner):
+    """--numpy: PyPI's manylinux wheel for the layer's Python and architecture, importable."""
+    from lamina.packaging.numpy_wheels import WheelError
+
+    try:
+        layer = make_layer("x86_64", numpy="numpy>=1.24")
+    except WheelError as exc:
+        pytest.skip(f"PyPI is not reachable for numpy's wheel: {exc}")
+    numpy_init = layer.root / "lib" / layer.report.python.name / "site-packages" / "numpy" / "__init__.py"
+    result = runner.invoke(layer.launch("app.uses_numpy"), {"values": [1.5, 2.5, 3.0]}, expected={"sum": 7.0, "numpy": str(numpy_init)})
+    assert result.ok, f"{result.detail}\n{result.log}"
