@@ -14,6 +14,13 @@ set(LAMINA_ZIG "zig" CACHE FILEPATH "the zig executable (PyPI's ziglang ships on
 # try_compile() projects read this file again and need the same three settings.
 list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES LAMINA_TARGET_ARCH LAMINA_GLIBC_VERSION LAMINA_ZIG)
 
+# The target Python's headers and version, when the caller describes them (native_build.py
+# does): target-python/FindPython.cmake then replaces CMake's, which would insist on running
+# an interpreter of the target's version.
+if(DEFINED LAMINA_TARGET_PYTHON_INCLUDE)
+  list(APPEND CMAKE_MODULE_PATH "${CMAKE_CURRENT_LIST_DIR}/target-python")
+endif()
+
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR ${LAMINA_TARGET_ARCH})  # CMakeLists.txt picks -march=haswell on x86_64
 

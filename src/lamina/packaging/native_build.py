@@ -11,6 +11,7 @@ environment's (Cython's C output is the same for every CPython version).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -77,8 +78,13 @@ def build_native_modules(source: Path, python: PythonDistribution, build_dir: Pa
     build_dir.mkdir(parents=True, exist_ok=True)
     cmake_dir = build_dir / "cmake"
     staging = build_dir / "staging"
-    if not (cmake_dir / "CMakeCache.txt").is_file():
-        _run(_configure_command(source, python, cmake_dir), "configure")
+    configure = _configure_command(source, python, cmake_dir)
+    configured_with = build_dir / "configure-command.json"
+    # A cache configured differently (another toolchain, other headers) is not reused.
+    if not (cmake_dir / "CMakeCache.txt").is_file() or not configured_with.is_file() or json.loads(configured_with.read_text()) != configure:
+        shutil.rmtree(cmake_dir, ignore_errors=True)
+        _run(configure, "configure")
+        configured_with.write_text(json.dumps(configure))
     _run(["cmake", "--build", str(cmake_dir), "--parallel", str(_parallel_jobs())], "build")
     shutil.rmtree(staging, ignore_errors=True)
     _run(["cmake", "--install", str(cmake_dir), "--prefix", str(staging)], "install")
@@ -106,7 +112,8 @@ def _configure_command(source: Path, python: PythonDistribution, cmake_dir: Path
         f"-DCMAKE_CXX_FLAGS={flags}",
         # Cython runs on the build machine; the headers and the module suffix are the target's.
         f"-DPython_EXECUTABLE={sys.executable}",
-        f"-DPython_INCLUDE_DIR={python.include_dirs[0]}",
+        f"-DLAMINA_TARGET_PYTHON_VERSION={python.version[0]}.{python.version[1]}",
+        f"-DLAMINA_TARGET_PYTHON_INCLUDE={python.include_dirs[0]}",
         f"-DPython_SOABI={python.soabi}",
         f"-DPYTHON_MODULE_EXTENSION={python.extension_suffix}",
         f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
