@@ -323,7 +323,7 @@ class ControlPlane:
             if body.get("DryRun"):
                 return web.json_response(record.configuration())
             record = dataclasses.replace(record, config=config, code=code, last_modified=_timestamp(), revision_id=str(uuid.uuid4()))
-            self._put(record)
+            self._put(record, new_code=True)
         return web.json_response(record.configuration())
 
     async def update_function_configuration(self, request: web.Request) -> web.Response:
@@ -477,9 +477,14 @@ class ControlPlane:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _put(self, record: FunctionRecord) -> None:
+    def _put(self, record: FunctionRecord, new_code: bool = False) -> None:
+        """Hands the configuration to the engine. New code retires the function's environments
+        even when the configuration reads the same (a directory updated in place)."""
+        name = record.config.name
+        if new_code and name in self.functions:
+            self.service.delete_function(name)  # busy environments finish their invocation first
         self.service.put_function(record.config)
-        self.functions[record.config.name] = record
+        self.functions[name] = record
 
     def _record(self, request: web.Request) -> FunctionRecord:
         name, qualifier = parse_function_name(request.match_info["FunctionName"], request.query.get("Qualifier"))
