@@ -183,6 +183,23 @@ def test_update_function_configuration_changes_what_runs(client):
     assert invoke_json(client, name)[1]["memory_limit_in_mb"] == "256"
 
 
+def test_logging_config_sets_the_log_format_and_level(client):
+    name = create_function(client, "app.logs_with_logging", LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG"})
+    configuration = client.get_function_configuration(FunctionName=name)
+    assert configuration["LoggingConfig"] == {
+        "LogFormat": "JSON", "ApplicationLogLevel": "DEBUG", "SystemLogLevel": "INFO", "LogGroup": f"/aws/lambda/{name}"}
+    log = base64.b64decode(client.invoke(FunctionName=name, LogType="Tail")["LogResult"]).decode()
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert [(record["level"], record["message"]) for record in records] == [("DEBUG", "a debug line"), ("WARNING", "a warning line")]
+
+    updated = client.update_function_configuration(FunctionName=name, LoggingConfig={"LogFormat": "Text"})
+    assert updated["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"}
+    log = base64.b64decode(client.invoke(FunctionName=name, LogType="Tail")["LogResult"]).decode()
+    assert "[WARNING]\t" in log and "a debug line" not in log
+    with pytest.raises(client.exceptions.InvalidParameterValueException, match="requires LogFormat JSON"):
+        client.update_function_configuration(FunctionName=name, LoggingConfig={"ApplicationLogLevel": "ERROR"})
+
+
 def test_updates_with_a_stale_revision_id_fail(client):
     name = create_function(client)
     revision = client.get_function(FunctionName=name)["Configuration"]["RevisionId"]

@@ -46,6 +46,7 @@ def test_functions_are_read_with_their_properties(tmp_path):
               Description: echoes
               Architectures: [arm64]
               ReservedConcurrentExecutions: 2
+              LoggingConfig: {LogFormat: JSON, ApplicationLogLevel: DEBUG}
               Environment:
                 Variables:
                   STAGE: test
@@ -58,6 +59,7 @@ def test_functions_are_read_with_their_properties(tmp_path):
     assert (function.handler, function.runtime, function.code) == ("app.echo", "python3.12", tmp_path / "src")
     assert (function.memory_mb, function.timeout_seconds, function.description) == (512, 10.0, "echoes")
     assert (function.architecture, function.reserved_concurrency) == ("arm64", 2)
+    assert (function.log_format, function.log_level) == ("JSON", "DEBUG")
     assert function.environment == {"STAGE": "test", "DEBUG": "true", "RETRIES": "3"}
     assert list(template.functions) == ["Echo"] and template.warnings == []
 

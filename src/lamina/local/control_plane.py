@@ -146,7 +146,7 @@ class FunctionRecord:
             "Architectures": [config.architecture],
             "EphemeralStorage": {"Size": 512},
             "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
-            "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{config.name}"},
+            "LoggingConfig": logging_config(config),
         }
         if config.environment:
             described["Environment"] = {"Variables": dict(config.environment)}
@@ -274,6 +274,7 @@ class ControlPlane:
                     layers=tuple(layer.content.path for layer in layers),
                     architecture=_architecture(body, "x86_64"),
                     description=str(body.get("Description", "")),
+                    **_logging_fields(body),
                 )
             )
             record = FunctionRecord(
@@ -344,6 +345,8 @@ class ControlPlane:
             changes["environment"] = _environment(body)
         if "Description" in body:
             changes["description"] = str(body["Description"])
+        if "LoggingConfig" in body:
+            changes.update(_logging_fields(body, config))
         layers = record.layers
         if "Layers" in body:
             layers = self._resolve_layers(body["Layers"])
@@ -607,6 +610,37 @@ def _environment(body: dict[str, Any]) -> dict[str, str]:
     if not isinstance(variables, dict):
         raise invalid_parameter("Environment.Variables must be a map of strings")
     return {str(key): str(value) for key, value in variables.items()}
+
+
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+
+
+def logging_config(config: FunctionConfig) -> dict[str, Any]:
+    """The LoggingConfig Lambda reports: levels only with the JSON format, INFO by default."""
+    described: dict[str, Any] = {"LogFormat": "JSON" if (config.log_format or "").upper() == "JSON" else "Text"}
+    if described["LogFormat"] == "JSON":
+        described["ApplicationLogLevel"] = (config.log_level or "INFO").upper()
+        described["SystemLogLevel"] = "INFO"
+    described["LogGroup"] = f"/aws/lambda/{config.name}"
+    return described
+
+
+def _logging_fields(body: dict[str, Any], current: FunctionConfig | None = None) -> dict[str, Any]:
+    """LoggingConfig's LogFormat and ApplicationLogLevel as FunctionConfig fields."""
+    logging_settings = body.get("LoggingConfig")
+    if logging_settings is None:
+        return {}
+    if not isinstance(logging_settings, dict):
+        raise invalid_parameter("LoggingConfig must be an object")
+    log_format = logging_settings.get("LogFormat", current.log_format if current else None)
+    level = logging_settings.get("ApplicationLogLevel", current.log_level if current else None)
+    if log_format is not None and log_format not in ("Text", "JSON"):
+        raise validation_error(log_format, "loggingConfig.logFormat", "Member must satisfy enum value set: [Text, JSON]")
+    if level is not None and level not in LOG_LEVELS:
+        raise validation_error(level, "loggingConfig.applicationLogLevel", f"Member must satisfy enum value set: [{', '.join(LOG_LEVELS)}]")
+    if level is not None and log_format != "JSON":
+        raise invalid_parameter("ApplicationLogLevel requires LogFormat JSON")
+    return {"log_format": log_format, "log_level": level}
 
 
 def _architecture(body: dict[str, Any], default: str) -> str:

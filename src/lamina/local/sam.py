@@ -42,7 +42,6 @@ _IGNORED_WITH_WARNING = {
     "DeadLetterQueue": "dead-letter queues are not configured yet",
     "FileSystemConfigs": "EFS file systems are not mounted",
     "SnapStart": "SnapStart is not simulated; the function starts on demand",
-    "LoggingConfig": "the log format and levels are not applied yet",
 }
 
 
@@ -89,6 +88,8 @@ class TemplateFunction:
     architecture: str = "x86_64"
     description: str = ""
     reserved_concurrency: int | None = None
+    log_format: str | None = None  # LoggingConfig.LogFormat
+    log_level: str | None = None  # LoggingConfig.ApplicationLogLevel
 
     def to_config(self, code_dir: Path, layers: tuple[Path, ...] | None = None) -> FunctionConfig:
         """The function's configuration once its code is in `code_dir` (a zip extracted, or
@@ -105,6 +106,8 @@ class TemplateFunction:
             architecture=self.architecture,
             description=self.description,
             reserved_concurrency=self.reserved_concurrency,
+            log_format=self.log_format,
+            log_level=self.log_level,
         )
 
     @property
@@ -298,6 +301,9 @@ class _TemplateReader:
         if not isinstance(architectures, list) or len(architectures) != 1:
             raise TemplateError(f"{logical_id}: Architectures must list exactly one architecture")
         reserved = self._optional(logical_id, properties, "ReservedConcurrentExecutions", None)
+        logging_config = self._optional(logical_id, properties, "LoggingConfig", {})
+        if not isinstance(logging_config, dict):
+            raise TemplateError(f"{logical_id}: LoggingConfig must be a mapping")
         function = TemplateFunction(
             name=logical_id,
             handler=handler,
@@ -311,6 +317,8 @@ class _TemplateReader:
             architecture=str(architectures[0]),
             description=str(self._optional(logical_id, properties, "Description", "")),
             reserved_concurrency=None if reserved is None else self._as_integer(logical_id, "ReservedConcurrentExecutions", reserved),
+            log_format=None if "LogFormat" not in logging_config else str(logging_config["LogFormat"]),
+            log_level=None if "ApplicationLogLevel" not in logging_config else str(logging_config["ApplicationLogLevel"]),
         )
         try:
             function.to_config(code_dir=self.directory).validate()

@@ -70,3 +70,11 @@ def uses_layer(event, context):
 
 def python_version(event, context):
     return sys.version_info[:2]
+
+
+def logs_with_logging(event, context):
+    import logging
+
+    logging.getLogger("app").debug("a debug line")
+    logging.getLogger("app").warning("a warning line")
+    return "logged"
