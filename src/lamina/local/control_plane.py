@@ -633,7 +633,10 @@ def _logging_fields(body: dict[str, Any], current: FunctionConfig | None = None)
     if not isinstance(logging_settings, dict):
         raise invalid_parameter("LoggingConfig must be an object")
     log_format = logging_settings.get("LogFormat", current.log_format if current else None)
-    level = logging_settings.get("ApplicationLogLevel", current.log_level if current else None)
+    if "ApplicationLogLevel" in logging_settings:
+        level = logging_settings["ApplicationLogLevel"]
+    else:  # kept while the format stays JSON
+        level = current.log_level if current is not None and log_format == "JSON" else None
     if log_format is not None and log_format not in ("Text", "JSON"):
         raise validation_error(log_format, "loggingConfig.logFormat", "Member must satisfy enum value set: [Text, JSON]")
     if level is not None and level not in LOG_LEVELS:
