@@ -9,6 +9,7 @@ import dataclasses
 import json
 import logging
 import re
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -82,6 +83,8 @@ def _add_template_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--template", type=Path, metavar="FILE", help="a SAM template (template.yaml) declaring the functions")
     parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
                         help="a template parameter's value (repeatable)")
+    parser.add_argument("--parameter-overrides", action="append", default=[], metavar="OVERRIDES",
+                        help="SAM CLI's form: 'Name=Value Other=Value' or 'ParameterKey=Name,ParameterValue=Value'")
     parser.add_argument("--env-vars", type=Path, metavar="FILE",
                         help='environment overrides as SAM CLI takes them: {"LogicalId": {"VAR": "value"}, "Parameters": {...}}')
 
@@ -211,12 +214,27 @@ def _load_template(arguments: argparse.Namespace):  # -> Template
         if not isinstance(overrides, dict) or not all(isinstance(value, dict) for value in overrides.values()):
             raise UsageError(f'--env-vars {arguments.env_vars} must be {{"LogicalId": {{"VAR": "value"}}, ...}}')
     try:
-        template = load_template(arguments.template, _assignments(arguments.parameter, "--parameter"), overrides)
+        parameters = {**_sam_parameter_overrides(arguments.parameter_overrides), **_assignments(arguments.parameter, "--parameter")}
+        template = load_template(arguments.template, parameters, overrides)
     except TemplateError as error:
         raise UsageError(str(error)) from None
     for warning in template.warnings:
         print(f"lamina {arguments.command}: warning: {warning}", file=sys.stderr)
     return template
+
+
+def _sam_parameter_overrides(values: list[str]) -> dict[str, str]:
+    """SAM CLI's --parameter-overrides: space-separated NAME=VALUE or
+    ParameterKey=NAME,ParameterValue=VALUE items, shell-quoted."""
+    parameters: dict[str, str] = {}
+    for value in values:
+        for item in shlex.split(value):
+            long_form = re.fullmatch(r"ParameterKey=([^,]+),ParameterValue=(.*)", item)
+            if long_form:
+                parameters[long_form[1]] = long_form[2]
+            else:
+                parameters.update(_assignments([item], "--parameter-overrides"))
+    return parameters
 
 
 def _template_function_name(target: str | None, template) -> str:

@@ -208,9 +208,11 @@ def test_throttled_events_are_queued_and_all_run(client, tmp_path):
     assert all(marker.exists() for marker in markers)
 
 
-def test_event_for_an_unknown_function_is_resource_not_found(client):
+def test_event_for_an_unknown_function_is_resource_not_found(client, echo):
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.invoke(FunctionName="no-such-function", InvocationType="Event", Payload=b"{}")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.invoke(FunctionName=echo, Qualifier="7", InvocationType="Event", Payload=b"{}")
 
 
 def test_dry_run_returns_204_and_runs_nothing(server, client, tmp_path):
@@ -222,6 +224,8 @@ def test_dry_run_returns_204_and_runs_nothing(server, client, tmp_path):
     assert not marker.exists()
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.invoke(FunctionName="no-such-function", InvocationType="DryRun")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.invoke(FunctionName=name, Qualifier="7", InvocationType="DryRun")
 
 
 # -- request errors -----------------------------------------------------------------------------

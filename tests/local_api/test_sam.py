@@ -327,7 +327,7 @@ def test_serve_a_template(start_server, served_template, tmp_path):
     env_vars = tmp_path / "env.json"
     env_vars.write_text(json.dumps({"Environment": {"TABLE": "local-table"}}))
     server = start_server("--template", str(served_template), "--parameter", "Stage=test", "--env-vars", str(env_vars))
-    assert "lamina serve: functions Echo, Environment, FromZip, Inline, WithLayer" in server.lines
+    server.wait_for_line(lambda line: line == "lamina serve: functions Echo, Environment, FromZip, Inline, WithLayer")
     client = server.client()
 
     assert invoke_json(client, "Echo", {"hello": "sam"})[1] == {"hello": "sam"}
@@ -363,7 +363,7 @@ def test_serve_reports_template_warnings_and_errors(tmp_path):
 def test_invoke_a_template_function_from_the_cli(served_template):
     result = subprocess.run(
         [sys.executable, "-m", "lamina.cli", "invoke", "--template", str(served_template), "Environment",
-         "--event", '{"names": ["STAGE", "PEER"]}', "--parameter", "Stage=cli"],
+         "--event", '{"names": ["STAGE", "PEER"]}', "--parameter-overrides", "ParameterKey=Stage,ParameterValue=cli"],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr

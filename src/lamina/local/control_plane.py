@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import binascii
 import dataclasses
 import datetime
@@ -286,7 +287,8 @@ class ControlPlane:
     async def list_functions(self, request: web.Request) -> web.Response:
         names = sorted(self.functions)
         marker = request.query.get("Marker")
-        start = names.index(marker) if marker in names else 0
+        # The marker is the name to start from; a function deleted meanwhile does not restart the list.
+        start = bisect.bisect_left(names, marker) if marker else 0
         maximum = _query_integer(request, "MaxItems", 50, 1, 10000)
         page = names[start : start + maximum]
         answer: dict[str, Any] = {"Functions": [self.functions[name].configuration() for name in page]}

@@ -262,7 +262,7 @@ class InvokeApi:
 
     def _check_function_exists(self, name: str, qualifier: str | None) -> None:
         try:
-            self.service.get_function(name)
+            self.service.get_function(name, qualifier)
         except FunctionNotFound:
             raise self._function_not_found(name, qualifier) from None
 
