@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -302,6 +303,35 @@ def test_oversized_chunked_body_is_refused_without_reading_it_whole(server, echo
     assert response.status == 413
     assert response.getheader("x-amzn-ErrorType") == "RequestEntityTooLargeException"
     connection.close()
+
+
+def test_expect_100_continue_with_an_oversized_body_is_refused_before_it_is_sent(server, echo):
+    parts = urlsplit(server.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+        connection.sendall(
+            f"POST /2015-03-31/functions/{echo}/invocations HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Content-Length: {SYNC_LIMIT + 1}\r\nExpect: 100-continue\r\n\r\n".encode()
+        )
+        answer = connection.recv(65536).decode()
+    assert answer.startswith("HTTP/1.1 413 ")
+    assert "x-amzn-ErrorType: RequestEntityTooLargeException" in answer
+
+
+def test_expect_100_continue_with_a_fitting_body_continues(server, echo):
+    parts = urlsplit(server.url)
+    body = b'{"continued": 12345678901234567890123456789012345678901234567890}'
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+        connection.sendall(
+            f"POST /2015-03-31/functions/{echo}/invocations HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n".encode()
+        )
+        assert connection.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        connection.sendall(body)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert answer.endswith(body.replace(b" ", b""))
 
 
 def test_the_server_keeps_serving_after_a_413(client, echo):

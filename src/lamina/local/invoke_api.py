@@ -75,6 +75,10 @@ async def read_body(request: web.Request, limit: int, operation: str) -> bytes:
     return b"".join(chunks)
 
 
+def _ignore_number(text: str) -> None:
+    return None
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"Unrecognized token '{name}'")
 
@@ -82,7 +86,9 @@ def _reject_constant(name: str) -> None:
 def check_json_payload(payload: bytes) -> None:
     """Lambda refuses a payload that is not JSON before any function runs."""
     try:
-        json.loads(payload, parse_constant=_reject_constant)
+        # Numbers are checked, not built: a 6 MB array of them is cheaper, and digits beyond
+        # Python's int conversion limit are still JSON.
+        json.loads(payload, parse_constant=_reject_constant, parse_int=_ignore_number, parse_float=_ignore_number)
     except UnicodeDecodeError as error:
         raise _unparsable(f"Invalid UTF-8 start byte 0x{payload[error.start]:02x} at byte {error.start}") from None
     except json.JSONDecodeError as error:
@@ -212,7 +218,23 @@ class InvokeApi:
         self.events = events
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/2015-03-31/functions/{FunctionName}/invocations", self.invoke)]
+        return [web.post("/2015-03-31/functions/{FunctionName}/invocations", self.invoke, expect_handler=self.expect_continue)]
+
+    @staticmethod
+    async def expect_continue(request: web.Request) -> web.Response | None:
+        """``Expect: 100-continue`` (curl sends it for large bodies): a body declared too large
+        is refused before the client sends it."""
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            raise web.HTTPExpectationFailed(text=f"Unknown Expect: {request.headers.get('Expect')}")
+        event = request.headers.get("X-Amz-Invocation-Type") == "Event"
+        limit = ASYNC_PAYLOAD_LIMIT if event else SYNC_PAYLOAD_LIMIT
+        if request.content_length is not None and request.content_length > limit:
+            response = too_large(limit, "InvokeFunction").to_response(str(uuid.uuid4()))
+            response.force_close()
+            return response
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the answer proper has not started
+        return None
 
     async def invoke(self, request: web.Request) -> web.Response:
         name, qualifier = parse_function_name(request.match_info["FunctionName"], request.query.get("Qualifier"))
