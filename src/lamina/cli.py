@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"lamina {arguments.command}: {error}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as error:
+        if error.name not in ("aiohttp", "yaml"):
+            raise
+        print(f"lamina {arguments.command} needs the local Lambda's dependencies: pip install 'lamina[local]'", file=sys.stderr)
+        return 2
 
 
 class UsageError(Exception):

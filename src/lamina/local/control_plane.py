@@ -207,7 +207,10 @@ class ControlPlane:
         """A template's directory (used in place) or zip (extracted)."""
         if path.is_dir():
             return directory_package(path)
-        return store_zip(path.read_bytes(), self.storage / storage_name / uuid.uuid4().hex)
+        try:
+            return store_zip(path.read_bytes(), self.storage / storage_name / uuid.uuid4().hex)
+        except InvalidPackage as error:
+            raise ConfigurationError(f"{path}: {error}") from None
 
     # -- routes -------------------------------------------------------------------------------
 

@@ -133,8 +133,8 @@ class QueuedEvent:
 
 
 class EventQueue:
-    """``Event`` invocations: accepted at once, then run in the background in arrival order as
-    concurrency allows. A throttled event is retried with Lambda's backoff (1 s doubling to
+    """``Event`` invocations: accepted at once, then run in the background as they arrive.
+    A throttled event is retried with Lambda's backoff (1 s doubling to
     5 min) until it is 6 h old; a function error is logged, not retried. The queue lives in
     memory: events still queued when the server stops are lost (and counted in its log)."""
 
