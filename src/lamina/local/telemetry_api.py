@@ -234,6 +234,7 @@ class TelemetrySubscriber:
                         url, data=body, headers={"Content-Type": "application/json"}, timeout=ClientTimeout(total=10)
                     ) as answer:
                         await answer.read()
+                        answer.raise_for_status()
                     return True
                 if self._writer is None or self._writer.is_closing():
                     _, self._writer = await asyncio.open_connection("127.0.0.1", self.subscription.port)
