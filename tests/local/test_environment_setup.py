@@ -113,3 +113,39 @@ async def test_max_memory_used_follows_what_the_function_allocates(tmp_path, run
     assert small.max_memory_used_mb < 1024  # measured, not the configured size
     report = log_lines(large)[-1]
     assert f"\tMax Memory Used: {large.max_memory_used_mb} MB\t" in report
+
+
+async def test_exec_wrapper_wraps_python_runtimes(tmp_path):
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text('#!/bin/sh\nexport WRAPPED=yes\nexec "$@"\n')
+    wrapper.chmod(0o755)
+    async with local_lambda(tmp_path) as (service, _):
+        function = service.put_function(Runtime("lamina").function(
+            "app.environment", environment={"AWS_LAMBDA_EXEC_WRAPPER": str(wrapper)}
+        ))
+        variables = body(await invoke(service, function))
+    assert variables["WRAPPED"] == "yes"
+
+
+async def test_json_log_lines_reach_telemetry_as_objects(tmp_path):
+    from engine_helpers import extension_layer, read_jsonl, wait_for
+
+    records = tmp_path / "records"
+    records.mkdir()
+    code = tmp_path / "json-logging"
+    code.mkdir()
+    (code / "logs_json.py").write_text(
+        "import logging\nlogger = logging.getLogger()\n"
+        "def handler(event, context):\n    logger.info('structured', extra={'order': 7})\n    return 'ok'\n"
+    )
+    async with local_lambda(tmp_path) as (service, logs):
+        function = service.put_function(Runtime("lamina").function(
+            "logs_json.handler", code_dir=code, log_format="JSON", layers=(extension_layer(tmp_path),),
+            environment={"RECORD_DIR": str(records)},
+        ))
+        result = await invoke(service, function)
+        path = records / "recorder.telemetry-http.jsonl"
+        await wait_for(lambda: any(e["type"] == "function" for e in read_jsonl(path)))
+    record = next(e["record"] for e in read_jsonl(path) if e["type"] == "function")
+    assert record["message"] == "structured" and record["order"] == 7 and record["requestId"] == result.request_id
+    assert any('"message": "structured"' in line or '"message":"structured"' in line for line in logs.texts(function.name))

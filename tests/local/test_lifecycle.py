@@ -358,3 +358,10 @@ def test_diagram_is_generated_from_the_table():
 def test_diagram_command_line(capsys):
     assert lc.main(["--diagram"]) == 0
     assert capsys.readouterr().out == lc.diagram()
+
+
+def test_lifecycle_document_is_generated_from_the_table():
+    from pathlib import Path
+
+    document = Path(__file__).parents[2] / "src" / "lamina" / "local" / "LIFECYCLE.md"
+    assert document.read_text() == lc.document(), "regenerate: python -m lamina.local.lifecycle --markdown > LIFECYCLE.md"
