@@ -120,3 +120,19 @@ async def test_extension_that_crashes_during_init_fails_it_with_extension_crash(
     assert body(result)["errorType"] == "Extension.Crash"
     assert "exit status 7" in body(result)["errorMessage"]
     assert "crashing" in logs.texts(function.name)
+
+
+async def test_runtime_gets_sigterm_at_spindown_only_when_an_extension_is_registered(tmp_path):
+    """lamina's runtime lets SIGTERM reach Python handlers; Lambda sends it only when an
+    extension registered (else it kills at once)."""
+    with_extension, without = tmp_path / "with-extension", tmp_path / "without"
+    records = tmp_path / "records"
+    records.mkdir()
+    async with local_lambda(tmp_path) as (service, _):
+        for marker, layers in ((with_extension, (extension_layer(tmp_path),)), (without, ())):
+            function = service.put_function(Runtime("lamina").function(
+                "app.echo", layers=layers, environment={"SIGTERM_FILE": str(marker), "RECORD_DIR": str(records)},
+            ))
+            await invoke(service, function)
+    assert with_extension.read_text() == "SIGTERM"
+    assert not without.exists()

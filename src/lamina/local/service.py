@@ -168,6 +168,8 @@ class LocalLambda:
                     environment = await pool.create_environment()
                 finally:
                     self._creating -= 1
+                if not self._started:  # stop() ran meanwhile
+                    raise RuntimeError("LocalLambda stopped")
             request_id = request.request_id or str(uuid.uuid4())
             invoked_arn = config.invoked_arn(qualifier, self.settings.region)
             return await environment.invoke(request_id, request, invoked_arn)

@@ -34,6 +34,7 @@ LOOPBACK_HOSTS = {"sandbox.localdomain", "sandbox", "localhost", "127.0.0.1"}
 DROPPED_REASON = "Consumer seems to have fallen behind as it has not acknowledged receipt of logs."
 _PENDING_BYTES_FACTOR = 4  # events beyond 4 x maxBytes waiting for a slow consumer are dropped
 _SEND_ATTEMPTS = 3
+MAX_INIT_BACKLOG = 10_000  # events of an init kept for extensions that subscribe during it
 
 
 class SubscriptionError(ValueError):
@@ -263,8 +264,10 @@ class TelemetryHub:
         self._backlog = None
 
     def emit(self, event_type: str, record: Any, now: float | None = None) -> None:
+        if not self._subscribers and self._backlog is None:
+            return  # nobody listens: no cost per log line
         event = telemetry_event(event_type, record, now)
-        if self._backlog is not None:
+        if self._backlog is not None and len(self._backlog) < MAX_INIT_BACKLOG:
             self._backlog.append(event)
         for subscriber in self._subscribers.values():
             subscriber.add(event)
