@@ -183,3 +183,13 @@ async def test_internal_extension_may_not_take_shutdown_but_gets_invoke(tmp_path
     invoke_events = [json.loads(line.split(" ", 2)[2]) for line in lines if line.startswith("INTERNAL EVENT ")]
     assert invoke_events[0]["eventType"] == "INVOKE" and invoke_events[0]["requestId"] == result.request_id
     assert body(result) == {"n": 1}
+
+
+async def test_streamed_response_is_accepted_chunk_by_chunk(tmp_path):
+    """Streaming to the caller is the next step; the Runtime API side already takes a chunked
+    streaming response (chunk by chunk, no size limit of buffered responses)."""
+    async with local_lambda(tmp_path) as (service, _):
+        function = service.put_function(scripted_function(tmp_path, "stream"))
+        result = await invoke(service, function)
+    assert answers(result, "response") == [(202, '{"status":"OK"}')]
+    assert result.payload == b"first,second,third" and result.content_type == "text/plain"
