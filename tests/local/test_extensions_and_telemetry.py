@@ -136,3 +136,26 @@ async def test_runtime_gets_sigterm_at_spindown_only_when_an_extension_is_regist
             await invoke(service, function)
     assert with_extension.read_text() == "SIGTERM"
     assert not without.exists()
+
+
+async def test_logs_api_subscriber_gets_start_end_report_and_function_lines(tmp_path):
+    records = tmp_path / "records"
+    records.mkdir()
+    async with local_lambda(tmp_path) as (service, _):
+        function = service.put_function(Runtime("lamina").function(
+            "app.echo", layers=(extension_layer(tmp_path, names=("recorder-logs",)),),
+            environment={"RECORD_DIR": str(records)},
+        ))
+        result = await invoke(service, function, {"logs": "api"})
+        await wait_for(lambda: any(
+            e["type"] == "platform.report" for e in recorded(records, "telemetry-http", "recorder-logs")
+        ))
+    assert recorded(records, "subscribe", "recorder-logs")[0]["status"] == 200
+    events = recorded(records, "telemetry-http", "recorder-logs")
+    by_type = {e["type"]: e["record"] for e in events}
+    assert by_type["platform.logsSubscription"] == {"name": "recorder-logs", "state": "Subscribed", "types": ["platform", "function"]}
+    assert by_type["platform.start"] == {"requestId": result.request_id, "version": "$LATEST"}
+    assert by_type["platform.end"] == {"requestId": result.request_id}
+    assert set(by_type["platform.report"]) == {"requestId", "metrics"}
+    assert "platform.initStart" not in by_type and "platform.telemetrySubscription" not in by_type
+    assert any(e["type"] == "function" and 'echo got {"logs": "api"}' in e["record"] for e in events)

@@ -204,3 +204,16 @@ async def test_events_of_the_init_in_progress_reach_a_subscriber_that_comes_late
         await wait_until(lambda: len(listener.events) == 2)
         await hub.aclose()
     assert [e["type"] for e in listener.events] == ["platform.initStart", "platform.telemetrySubscription"]
+
+
+def test_logs_api_shapes():
+    from lamina.local.logs_api import LOGS_RULES, as_logs_api_event
+
+    report = {"time": "t", "type": "platform.report", "record": {"requestId": "r", "status": "success", "metrics": {"durationMs": 1}}}
+    assert as_logs_api_event(report) == {"time": "t", "type": "platform.report", "record": {"requestId": "r", "metrics": {"durationMs": 1}}}
+    assert as_logs_api_event({"time": "t", "type": "platform.initStart", "record": {}}) is None
+    assert as_logs_api_event({"time": "t", "type": "function", "record": {"level": "INFO"}})["record"] == '{"level": "INFO"}'
+    subscription = parse_subscription(json.dumps({
+        "types": ["platform"], "destination": {"protocol": "HTTP", "URI": "http://sandbox:9000"}
+    }).encode(), LOGS_RULES)
+    assert subscription.schema_version == "2021-03-18" and subscription.max_items == 10_000 and subscription.port == 9000

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from lamina.local import extensions_api, runtime_api, telemetry_api
+from lamina.local import extensions_api, logs_api, runtime_api, telemetry_api
 from lamina.local.errors import MAX_RESPONSE_BYTES, function_error_body, response_too_large
 from lamina.local.filesystem import FunctionFiles, bootstrap_candidates, find_bootstrap
 from lamina.local.functions import ACCOUNT_ID, FunctionConfig, InvocationRequest, InvocationResult
@@ -198,6 +198,7 @@ class ExecutionEnvironment:
         runtime_api.add_routes(app, self)
         extensions_api.add_routes(app, self)
         telemetry_api.add_routes(app, self)
+        logs_api.add_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -437,6 +438,7 @@ class ExecutionEnvironment:
         if action.failure is not None and action.failure.error_type == "Sandbox.Timedout":
             self._platform_log(timeout_line(call.request_id, self.config.timeout_seconds))
         self._platform_log(end_line(call.request_id))
+        self.telemetry.emit("platform.end", {"requestId": call.request_id})  # the Logs API's END
         if call.memory is not None:
             max_memory_mb = call.memory.stop()
         else:
