@@ -74,7 +74,8 @@ class Runtime:
         else:
             runtime, layers = "provided.al2023", (AWSLAMBDARIC_LAYER,) + layers
         options.setdefault("name", unique_name(handler.replace(".", "-").replace("_", "-")))
-        return FunctionConfig(handler=handler, code_dir=FUNCTIONS, runtime=runtime, layers=layers, **options)  # type: ignore[arg-type]
+        options.setdefault("code_dir", FUNCTIONS)
+        return FunctionConfig(handler=handler, runtime=runtime, layers=layers, **options)  # type: ignore[arg-type]
 
 
 def scripted_function(tmp_path: Path, scenario: str, **options: object) -> FunctionConfig:

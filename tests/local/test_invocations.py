@@ -203,3 +203,21 @@ async def test_qualified_invoke_passes_the_qualified_arn(tmp_path, runtime: Runt
         function = service.put_function(runtime.function("app.context_info"))
         result = await service.invoke(f"{function.name}:$LATEST", None, InvocationRequest(b"{}"))
     assert body(result)["arn"].endswith(f":function:{function.name}:$LATEST")
+
+
+async def test_log_tail_is_the_last_4_kb_of_the_invocation(tmp_path, runtime: Runtime):
+    async with local_lambda(tmp_path) as (service, logs):
+        function = service.put_function(runtime.function("app.prints_lines"))
+        result = await invoke(service, function, {"lines": 2000})
+    assert len(result.log_tail) == 4096
+    assert result.log_tail.endswith(b"\t\n") and b"END RequestId: " in result.log_tail
+    assert "line 1999" in log_lines(result)
+    assert len(logs.matching(r"^line \d+$", function.name)) == 2000  # the sink gets every line
+
+
+async def test_error_with_a_large_message_and_xray_cause_is_not_lost(tmp_path, runtime: Runtime):
+    async with local_lambda(tmp_path) as (service, _):
+        function = service.put_function(runtime.function("app.raises"))
+        result = await invoke(service, function, {"message": "m" * 300_000})
+    assert result.function_error == "Unhandled"
+    assert body(result)["errorMessage"] == "m" * 300_000

@@ -27,8 +27,8 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from lamina.local import extensions_api, runtime_api, telemetry_api
-from lamina.local.errors import function_error_body, response_too_large
+from lamina.local import extensions_api, logs_api, runtime_api, telemetry_api
+from lamina.local.errors import MAX_RESPONSE_BYTES, function_error_body, response_too_large
 from lamina.local.filesystem import FunctionFiles, bootstrap_candidates, find_bootstrap
 from lamina.local.functions import ACCOUNT_ID, FunctionConfig, InvocationRequest, InvocationResult
 from lamina.local.lifecycle import (
@@ -49,6 +49,7 @@ from lamina.local.variables import function_environment, is_python, log_stream_n
 
 logger = logging.getLogger(__name__)
 
+MAX_HEADER_BYTES = 2 << 20
 STOP_WAIT_SECONDS = 10.0  # after SIGKILL a process is gone in milliseconds; this is a safety net
 SHUTDOWN_TELEMETRY_FLUSH_SECONDS = 0.5
 
@@ -178,6 +179,7 @@ class ExecutionEnvironment:
         self._running_actions = False
         self._changed = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._shutdown: asyncio.Task[None] | None = None
         self._splitters: dict[str, LineSplitter] = {}
         self._telemetry_decoder = TelemetryFrameDecoder()
         self._runtime_version = runtime_version(config, settings.region)
@@ -187,10 +189,16 @@ class ExecutionEnvironment:
     async def start(self) -> None:
         """Creates /tmp and starts serving the APIs; no process runs before the first invoke."""
         self.tmp.mkdir(parents=True, exist_ok=True)
-        app = web.Application(handler_args={"max_field_size": 65536})
+        # Runtimes send large headers (an X-Ray error cause may take up to 1 MiB) and error
+        # bodies as large as responses: aiohttp's defaults (8 KB, 1 MiB) would refuse them.
+        app = web.Application(
+            client_max_size=MAX_RESPONSE_BYTES + MAX_HEADER_BYTES,
+            handler_args={"max_field_size": MAX_HEADER_BYTES, "max_line_size": MAX_HEADER_BYTES},
+        )
         runtime_api.add_routes(app, self)
         extensions_api.add_routes(app, self)
         telemetry_api.add_routes(app, self)
+        logs_api.add_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -234,7 +242,12 @@ class ExecutionEnvironment:
 
     async def shutdown(self) -> None:
         """Spindown (SHUTDOWN to extensions, SIGTERM, SIGKILL at the deadline), then closes the
-        API endpoint and removes /tmp."""
+        API endpoint and removes /tmp. Safe to call more than once, concurrently."""
+        if self._shutdown is None:
+            self._shutdown = self._loop.create_task(self._shut_down())
+        await asyncio.shield(self._shutdown)
+
+    async def _shut_down(self) -> None:
         if not self._stopped.is_set():
             self.dispatch(ShutdownRequested(self.now()))
             try:
@@ -425,6 +438,7 @@ class ExecutionEnvironment:
         if action.failure is not None and action.failure.error_type == "Sandbox.Timedout":
             self._platform_log(timeout_line(call.request_id, self.config.timeout_seconds))
         self._platform_log(end_line(call.request_id))
+        self.telemetry.emit("platform.end", {"requestId": call.request_id})  # the Logs API's END
         if call.memory is not None:
             max_memory_mb = call.memory.stop()
         else:

@@ -10,10 +10,11 @@ import logging
 import shutil
 import tempfile
 import uuid
+import zipfile
 from pathlib import Path
 
 from lamina.local.functions import (
-    FunctionConfig, FunctionNotFound, InvocationRequest, InvocationResult, Throttled,
+    ConfigurationError, FunctionConfig, FunctionNotFound, InvocationRequest, InvocationResult, Throttled,
 )
 from lamina.local.logs import LogLine
 from lamina.local.pool import FunctionPool
@@ -43,6 +44,7 @@ class LocalLambda:
         self._generation = 0
         self._in_flight = 0
         self._in_flight_by_function: dict[str, int] = {}
+        self._creating = 0  # environments being made (not yet in their pool)
         self._started = False
         self._work_dir: Path | None = None
         self._temporary_work_dir: str | None = None
@@ -90,6 +92,7 @@ class LocalLambda:
         now, busy ones after their invocation. A change of reserved concurrency alone keeps
         them."""
         config.validate()
+        _check_files(config)
         versions = self._functions.setdefault(config.name, {})
         previous = versions.get(config.version)
         versions[config.version] = config
@@ -160,7 +163,13 @@ class LocalLambda:
             environment = pool.take_available()
             if environment is None:
                 self._make_room()
-                environment = await pool.create_environment()
+                self._creating += 1
+                try:
+                    environment = await pool.create_environment()
+                finally:
+                    self._creating -= 1
+                if not self._started:  # stop() ran meanwhile
+                    raise RuntimeError("LocalLambda stopped")
             request_id = request.request_id or str(uuid.uuid4())
             invoked_arn = config.invoked_arn(qualifier, self.settings.region)
             return await environment.invoke(request_id, request, invoked_arn)
@@ -197,13 +206,20 @@ class LocalLambda:
         """Keeps the environments alive at most ``concurrency``: the least recently used idle
         one (of any function) goes to make room for a new one."""
         pools = list(self._pools.values()) + self._retired
-        alive = sum(len(pool.environments) for pool in pools)
+        alive = sum(len(pool.environments) for pool in pools) + self._creating
         if alive < self.settings.concurrency:
             return
         idle = [(environment, pool) for pool in pools for environment in pool.idle_environments()]
         if idle:
             environment, pool = min(idle, key=lambda pair: pair[0].last_used)
             pool.stop_environment(environment)
+
+
+def _check_files(config: FunctionConfig) -> None:
+    """The code and layers must exist (as directories or zips) when the function is created."""
+    for kind, path in [("Code", Path(config.code_dir))] + [("Layer", Path(layer)) for layer in config.layers]:
+        if not (path.is_dir() or zipfile.is_zipfile(path)):
+            raise ConfigurationError(f"{kind} {path} is neither a directory nor a zip file")
 
 
 def _split_name(name: str, qualifier: str | None) -> tuple[str, str | None]:

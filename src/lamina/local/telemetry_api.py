@@ -34,6 +34,7 @@ LOOPBACK_HOSTS = {"sandbox.localdomain", "sandbox", "localhost", "127.0.0.1"}
 DROPPED_REASON = "Consumer seems to have fallen behind as it has not acknowledged receipt of logs."
 _PENDING_BYTES_FACTOR = 4  # events beyond 4 x maxBytes waiting for a slow consumer are dropped
 _SEND_ATTEMPTS = 3
+MAX_INIT_BACKLOG = 10_000  # events of an init kept for extensions that subscribe during it
 
 
 class SubscriptionError(ValueError):
@@ -52,7 +53,21 @@ class Subscription:
     path: str = "/"  # HTTP only
 
 
-def parse_subscription(body: bytes) -> Subscription:
+@dataclass(frozen=True)
+class SubscriptionRules:
+    """What a subscription request may say: the Telemetry API's, or the Logs API's."""
+
+    schema_versions: tuple[str, ...]
+    schema_required: bool
+    max_items: tuple[int, int, int]  # minimum, maximum, default
+    max_bytes: tuple[int, int, int]
+    timeout_ms: tuple[int, int, int]
+
+
+TELEMETRY_RULES = SubscriptionRules(SCHEMA_VERSIONS, True, MAX_ITEMS, MAX_BYTES, TIMEOUT_MS)
+
+
+def parse_subscription(body: bytes, rules: SubscriptionRules = TELEMETRY_RULES) -> Subscription:
     """Validates a ``PUT /2022-07-01/telemetry`` body; defaults the buffering."""
     try:
         request = json.loads(body or b"null")
@@ -62,8 +77,10 @@ def parse_subscription(body: bytes) -> Subscription:
         raise SubscriptionError("Request body must be a JSON object")
     problems: list[str] = []
     schema_version = request.get("schemaVersion")
-    if schema_version not in SCHEMA_VERSIONS:
-        problems.append(f"schemaVersion must be one of {', '.join(SCHEMA_VERSIONS)}")
+    if schema_version is None and not rules.schema_required:
+        schema_version = rules.schema_versions[0]
+    if schema_version not in rules.schema_versions:
+        problems.append(f"schemaVersion must be one of {', '.join(rules.schema_versions)}")
     types = request.get("types")
     if not isinstance(types, list) or not types:
         problems.append("types should not be empty")
@@ -75,7 +92,9 @@ def parse_subscription(body: bytes) -> Subscription:
         problems.append("buffering must be an object")
         buffering = {}
     limits = {}
-    for key, (low, high, default) in (("maxItems", MAX_ITEMS), ("maxBytes", MAX_BYTES), ("timeoutMs", TIMEOUT_MS)):
+    for key, (low, high, default) in (
+        ("maxItems", rules.max_items), ("maxBytes", rules.max_bytes), ("timeoutMs", rules.timeout_ms)
+    ):
         value = buffering.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             problems.append(f"buffering.{key} must be an integer between {low} and {high}")
@@ -125,12 +144,25 @@ def category(event_type: str) -> str:
     return "platform" if event_type.startswith("platform.") else event_type
 
 
+# Emitted for the Logs API only (the Telemetry API has no such event).
+LOGS_API_ONLY = frozenset({"platform.end"})
+Translate = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+
+
+def as_telemetry_event(event: dict[str, Any]) -> dict[str, Any] | None:
+    return None if event["type"] in LOGS_API_ONLY else event
+
+
 class TelemetrySubscriber:
     """One extension's subscription: a buffer, and a task that delivers batches."""
 
-    def __init__(self, extension_name: str, subscription: Subscription, session: ClientSession) -> None:
+    def __init__(
+        self, extension_name: str, subscription: Subscription, session: ClientSession,
+        translate: Translate = as_telemetry_event,
+    ) -> None:
         self.extension_name = extension_name
         self.subscription = subscription
+        self._translate = translate
         self._session = session
         self._buffer: list[bytes] = []  # encoded events
         self._buffered_bytes = 0
@@ -145,8 +177,10 @@ class TelemetrySubscriber:
         self._task = asyncio.get_running_loop().create_task(self._deliver())
 
     def add(self, event: dict[str, Any]) -> None:
-        if category(event["type"]) not in self.subscription.types:
+        translated = self._translate(event)
+        if translated is None or category(translated["type"]) not in self.subscription.types:
             return
+        event = translated
         encoded = json.dumps(event, separators=(",", ":")).encode()
         if self._buffered_bytes + len(encoded) > _PENDING_BYTES_FACTOR * self.subscription.max_bytes:
             self._dropped_records += 1
@@ -207,7 +241,7 @@ class TelemetrySubscriber:
                     self._dropped_records += len(batch)
                     self._dropped_bytes += sum(len(e) for e in batch)
                 elif self._dropped_records and "platform" in self.subscription.types:
-                    dropped = telemetry_event("platform.logsDropped", {
+                    dropped = telemetry_event("platform.logsDropped", {  # the same in both APIs
                         "reason": DROPPED_REASON, "droppedRecords": self._dropped_records,
                         "droppedBytes": self._dropped_bytes,
                     })
@@ -234,6 +268,7 @@ class TelemetrySubscriber:
                         url, data=body, headers={"Content-Type": "application/json"}, timeout=ClientTimeout(total=10)
                     ) as answer:
                         await answer.read()
+                        answer.raise_for_status()
                     return True
                 if self._writer is None or self._writer.is_closing():
                     _, self._writer = await asyncio.open_connection("127.0.0.1", self.subscription.port)
@@ -262,29 +297,34 @@ class TelemetryHub:
         self._backlog = None
 
     def emit(self, event_type: str, record: Any, now: float | None = None) -> None:
+        if not self._subscribers and self._backlog is None:
+            return  # nobody listens: no cost per log line
         event = telemetry_event(event_type, record, now)
-        if self._backlog is not None:
+        if self._backlog is not None and len(self._backlog) < MAX_INIT_BACKLOG:
             self._backlog.append(event)
         for subscriber in self._subscribers.values():
             subscriber.add(event)
 
-    def subscribe(self, extension_name: str, subscription: Subscription) -> None:
+    def subscribe(
+        self, extension_name: str, subscription: Subscription, translate: Translate = as_telemetry_event,
+        announcement: str = "platform.telemetrySubscription",
+    ) -> None:
+        """Subscribes (or re-subscribes: the last subscription of an extension to an API wins)."""
         if self._session is None:
             self._session = ClientSession()
-        previous = self._subscribers.pop(extension_name, None)
+        key = f"{announcement}:{extension_name}"
+        previous = self._subscribers.pop(key, None)
         if previous is not None:
             asyncio.get_running_loop().create_task(previous.close())
-        subscriber = TelemetrySubscriber(extension_name, subscription, self._session)
+        subscriber = TelemetrySubscriber(extension_name, subscription, self._session, translate)
         for event in self._backlog or ():
             subscriber.add(event)
-        self._subscribers[extension_name] = subscriber
-        self.emit("platform.telemetrySubscription", {
-            "name": extension_name, "state": "Subscribed", "types": list(subscription.types),
-        })
+        self._subscribers[key] = subscriber
+        self.emit(announcement, {"name": extension_name, "state": "Subscribed", "types": list(subscription.types)})
 
     async def flush(self, extension_name: str | None = None, timeout: float = 1.0) -> None:
         subscribers = [
-            s for name, s in self._subscribers.items() if extension_name is None or name == extension_name
+            s for s in self._subscribers.values() if extension_name is None or s.extension_name == extension_name
         ]
         await asyncio.gather(*(s.flush(timeout) for s in subscribers))
 

@@ -89,10 +89,11 @@ def function_environment(
         environment["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{config.runtime}"
         python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
         environment["PYTHONPATH"] = f"{opt}/python/lib/python{python_version}/site-packages:{opt}/python"
+    json_logs = bool(config.log_format) and config.log_format.upper() == "JSON"  # type: ignore[union-attr]
     if config.log_format:
-        environment["AWS_LAMBDA_LOG_FORMAT"] = "JSON" if config.log_format.upper() == "JSON" else "Text"
-    if config.log_level:
-        environment["AWS_LAMBDA_LOG_LEVEL"] = config.log_level.upper()
+        environment["AWS_LAMBDA_LOG_FORMAT"] = "JSON" if json_logs else "Text"
+    if config.log_level or json_logs:  # ApplicationLogLevel defaults to INFO with JSON logs
+        environment["AWS_LAMBDA_LOG_LEVEL"] = (config.log_level or "INFO").upper()
     from lamina.local.settings import Credentials
 
     credentials = settings.credentials or Credentials.from_environment()

@@ -14,6 +14,14 @@ if os.environ.get("SLEEP_AT_IMPORT"):
     time.sleep(float(os.environ["SLEEP_AT_IMPORT"]))
 if os.environ.get("FAIL_AT_IMPORT"):
     raise RuntimeError("failing at import, as asked")
+if os.environ.get("SIGTERM_FILE"):
+
+    def _on_sigterm(number, frame):
+        with open(os.environ["SIGTERM_FILE"], "w") as record:
+            record.write("SIGTERM")
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def echo(event, context):
@@ -63,7 +71,7 @@ def killed(event, context):
 
 
 def raises(event, context):
-    raise ValueError("boom")
+    raise ValueError(event.get("message", "boom"))
 
 
 def big_response(event, context):

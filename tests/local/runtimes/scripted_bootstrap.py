@@ -84,6 +84,14 @@ while True:
     elif SCENARIO == "headers":
         headers = {name: value for name, value in answer.getheaders()}
         respond(request_id, json.dumps(headers).encode(), {"Content-Type": "application/vnd.test+json"})
+    elif SCENARIO == "stream":
+        chunks = (part for part in (b"first,", b"second,", b"third"))
+        connection = http.client.HTTPConnection(API)
+        connection.request("POST", f"/2018-06-01/runtime/invocation/{request_id}/response", body=chunks,
+                           headers={"Lambda-Runtime-Function-Response-Mode": "streaming",
+                                    "Content-Type": "text/plain"}, encode_chunked=True)
+        streamed = connection.getresponse()
+        print(f"ANSWER POST response {streamed.status} {streamed.read().decode()}", flush=True)
     elif SCENARIO == "exit_after_response":
         respond(request_id, b'"answered"')
         sys.exit(2)
