@@ -221,3 +221,12 @@ async def test_error_with_a_large_message_and_xray_cause_is_not_lost(tmp_path, r
         result = await invoke(service, function, {"message": "m" * 300_000})
     assert result.function_error == "Unhandled"
     assert body(result)["errorMessage"] == "m" * 300_000
+
+
+async def test_a_function_flooding_its_output_does_not_stall_the_service(tmp_path):
+    async with local_lambda(tmp_path, log_sink=lambda line: None) as (service, _):
+        flooding = service.put_function(Runtime("lamina").function("app.floods_output"))
+        other = service.put_function(Runtime("lamina").function("app.echo"))
+        result = await invoke(service, flooding)
+        assert body(result) == "answered while flooding"
+        assert body(await invoke(service, other, {"still": "served"})) == {"still": "served"}

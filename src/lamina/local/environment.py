@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
 import shutil
 import socket
@@ -23,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Generic, TypeVar
 
 from aiohttp import web
 
@@ -113,20 +112,23 @@ class _Answer:
         return b"".join(self.chunks)
 
 
-class _Mailbox:
+Item = TypeVar("Item")
+
+
+class _Mailbox(Generic[Item]):
     """What a runtime's or extension's pending ``next`` will get; a new poll replaces an older
     one (a client that reconnected)."""
 
     def __init__(self) -> None:
-        self.items: deque[Any] = deque()
+        self.items: deque[Item] = deque()
         self._waiter: asyncio.Future[None] | None = None
 
-    def put(self, item: Any) -> None:
+    def put(self, item: Item) -> None:
         self.items.append(item)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    async def take(self) -> Any:
+    async def take(self) -> Item:
         while not self.items:
             if self._waiter is not None and not self._waiter.done():
                 self._waiter.cancel()
@@ -169,8 +171,8 @@ class ExecutionEnvironment:
         self._loop = asyncio.get_running_loop()
         self._runner: web.AppRunner | None = None
         self._processes: dict[str, EnvironmentProcess] = {}
-        self._runtime_mailbox = _Mailbox()
-        self._extension_mailboxes: dict[str, _Mailbox] = {}
+        self._runtime_mailbox: _Mailbox[runtime_api.NextInvocation] = _Mailbox()
+        self._extension_mailboxes: dict[str, _Mailbox[dict[str, Any]]] = {}
         self._call: _Call | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -379,7 +381,7 @@ class ExecutionEnvironment:
         call.memory.start()
 
     def _do_SendExtensionEvent(self, action: SendExtensionEvent) -> None:
-        mailbox = self._extension_mailboxes.setdefault(action.extension_id, _Mailbox())
+        mailbox: _Mailbox[dict[str, Any]] = self._extension_mailboxes.setdefault(action.extension_id, _Mailbox())
         deadline_ms = self.epoch_ms(action.deadline)
         if action.event_type == "INVOKE":
             call = self._require_call(action.request_id or "")
@@ -523,7 +525,7 @@ class ExecutionEnvironment:
 
     def _process_environment(self) -> dict[str, str]:
         return function_environment(
-            self.config, self.files, self.settings, self.address, self.tmp, self.log_stream_name
+            self.config, self.files, self.settings, self.address, self.tmp, self.log_stream_name, self._work_dir
         )
 
     # ------------------------------------------------------------------------------ logs
@@ -612,7 +614,7 @@ class ExecutionEnvironment:
 
     async def extension_next(self, extension_id: str) -> dict[str, Any]:
         self.dispatch(ExtensionNext(extension_id, self.now()))
-        mailbox = self._extension_mailboxes.setdefault(extension_id, _Mailbox())
+        mailbox: _Mailbox[dict[str, Any]] = self._extension_mailboxes.setdefault(extension_id, _Mailbox())
         return await mailbox.take()
 
     def extension_error(self, extension_id: str, error_type: str, body: bytes, phase: str) -> None:

@@ -57,5 +57,5 @@ def error_type_of(body: bytes, header: str | None) -> str:
     except ValueError:
         return "Runtime.Unknown"
     if isinstance(value, dict) and isinstance(value.get("errorType"), str) and value["errorType"]:
-        return value["errorType"]
+        return str(value["errorType"])
     return "Runtime.Unknown"

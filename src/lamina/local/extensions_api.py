@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from aiohttp import web
 
@@ -77,7 +77,7 @@ def add_routes(app: web.Application, backend: ExtensionsBackend) -> None:
             headers={"Lambda-Extension-Event-Identifier": str(uuid.uuid4())},
         )
 
-    def error_handler(phase: str):
+    def error_handler(phase: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def report(request: web.Request) -> web.Response:
             extension_id, problem = _identifier(request)
             if problem is not None:

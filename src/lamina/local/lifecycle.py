@@ -433,10 +433,6 @@ class Lifecycle:
             to = "InvocationErrorResponse" if error else "InvocationResponse"
             raise LifecycleError(403, "InvalidStateTransition", self._runtime_transition_message(to))
 
-    def registered_extensions(self) -> list[tuple[str, str, tuple[str, ...], bool]]:
-        """(id, name, events, external) of each registered extension, in registration order."""
-        return [(e.extension_id, e.name, tuple(sorted(e.events)), e.external) for e in self.extensions.values()]
-
     # ------------------------------------------------------------------------ handlers
 
     def _on_InvokeRequested(self, event: InvokeRequested) -> None:

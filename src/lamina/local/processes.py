@@ -22,6 +22,7 @@ _SIGNAL_NAMES = {
     11: "segmentation fault", 12: "user defined signal 2", 13: "broken pipe", 14: "alarm clock", 15: "terminated",
 }
 _READ_SIZE = 65536
+_DRAIN_BUDGET = 4 << 20
 
 
 def describe_exit(returncode: int) -> str:
@@ -53,12 +54,14 @@ class OutputReader:
         self.closed = False
 
     def _readable(self) -> None:
-        self.drain()
+        self.drain(_READ_SIZE)
 
-    def drain(self) -> None:
-        while not self.closed:
+    def drain(self, budget: int = _DRAIN_BUDGET) -> None:
+        """Reads what is in the pipe, up to ``budget`` bytes (a process that never stops
+        writing must not hold the event loop)."""
+        while not self.closed and budget > 0:
             try:
-                data = os.read(self.fd, _READ_SIZE)
+                data = os.read(self.fd, min(_READ_SIZE, budget))
             except BlockingIOError:
                 return
             except OSError:
@@ -66,6 +69,7 @@ class OutputReader:
             if not data:
                 self.close()
                 return
+            budget -= len(data)
             self._on_data(data)
 
     def close(self) -> None:
@@ -149,12 +153,13 @@ class EnvironmentProcess:
             self._loop.remove_reader(self._pidfd)
             os.close(self._pidfd)
             self._pidfd = None
-        self.returncode = self.popen.wait()
-        # Children left behind (a bootstrap's curl, a daemon) go with the process.
+        # Children left behind (a bootstrap's curl, a daemon) go with the process; while it is
+        # not reaped its pid, hence its process group's id, cannot be reused.
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        self.returncode = self.popen.wait()
         self.drain()
         self._on_exit(describe_exit(self.returncode))
 

@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from lamina.local.functions import REGION
 from lamina.local.logs import LogLine
@@ -22,13 +22,13 @@ class Credentials:
     session_token: str | None = None
 
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> Credentials | None:
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Credentials | None:
         """The service's own credentials, when its environment has them."""
-        environ = os.environ if environ is None else environ  # type: ignore[assignment]
-        key, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
+        variables: Mapping[str, str] = os.environ if environ is None else environ
+        key, secret = variables.get("AWS_ACCESS_KEY_ID"), variables.get("AWS_SECRET_ACCESS_KEY")
         if not key or not secret:
             return None
-        return cls(key, secret, environ.get("AWS_SESSION_TOKEN") or None)
+        return cls(key, secret, variables.get("AWS_SESSION_TOKEN") or None)
 
 
 @dataclass(frozen=True)

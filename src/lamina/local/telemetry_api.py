@@ -122,16 +122,18 @@ def parse_subscription(body: bytes, rules: SubscriptionRules = TELEMETRY_RULES) 
                     problems.append("URI port is not provided")
                 path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         elif protocol == "TCP":
-            port = destination.get("port")
-            if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            tcp_port = destination.get("port")
+            if isinstance(tcp_port, bool) or not isinstance(tcp_port, int) or not 0 < tcp_port < 65536:
                 problems.append("TCP destination port must be an integer between 1 and 65535")
-                port = 0
+            else:
+                port = tcp_port
         else:
             problems.append("destination.protocol must be HTTP or TCP")
     if problems:
         raise SubscriptionError("; ".join(problems))
     return Subscription(
-        schema_version, tuple(types), limits["maxItems"], limits["maxBytes"], limits["timeoutMs"], protocol, port, path
+        str(schema_version), tuple(types), limits["maxItems"], limits["maxBytes"], limits["timeoutMs"], protocol, port,
+        path,
     )
 
 

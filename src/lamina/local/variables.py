@@ -41,14 +41,14 @@ def runtime_version(config: FunctionConfig, region: str) -> tuple[str, str]:
     return version, f"arn:aws:lambda:{region}::runtime:{digest}"
 
 
-def runtime_dir(config: FunctionConfig, settings: LocalLambdaSettings) -> Path:
+def runtime_dir(config: FunctionConfig, work_dir: Path) -> Path:
     """LAMBDA_RUNTIME_DIR: where lamina is installed for python3.x (Lambda's /var/runtime holds
     its Python runtime); an empty directory for OS-only runtimes."""
     if is_python(config):
         import lamina
 
         return Path(lamina.__file__).resolve().parent.parent
-    directory = settings.work_dir / "runtime"
+    directory = work_dir / "runtime"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
@@ -60,10 +60,11 @@ def function_environment(
     runtime_api: str,
     tmp: Path,
     stream_name: str,
+    work_dir: Path,
 ) -> dict[str, str]:
     """Everything the runtime's process environment holds; nothing of the service's own
     environment leaks in except the credentials (when ``settings.credentials`` is None)."""
-    task, opt, runtime = str(files.task_root), str(files.opt), str(runtime_dir(config, settings))
+    task, opt, runtime = str(files.task_root), str(files.opt), str(runtime_dir(config, work_dir))
     python_bin = os.path.dirname(sys.executable)  # stands in for /var/lang/bin
     python_lib = sysconfig.get_config_var("LIBDIR") or "/var/lang/lib"
     environment = {

@@ -102,3 +102,16 @@ def prints_lines(event, context):
     for number in range(event.get("lines", 3)):
         print(f"line {number}")
     return "printed"
+
+
+def floods_output(event, context):
+    """Prints without end from a thread, and answers meanwhile."""
+    import threading
+
+    def flood():
+        while True:
+            print("flood " * 50)
+
+    threading.Thread(target=flood, daemon=True).start()
+    time.sleep(0.2)
+    return "answered while flooding"
