@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "json/numeric_arrays.h"
 #include "runtime/runtime_api_client.h"
 #include "runtime/trace_id_variable.h"
 
@@ -28,6 +29,7 @@ struct PythonHooks {
   pybind11::object run_awaitable;      // (awaitable) -> result, on the runtime's one event loop
   pybind11::object fault_error;        // FaultError(error_type, message): Runtime.* failures
   pybind11::object warn;               // (message): a warning line in the function log
+  pybind11::object numeric_arrays;     // a vectorized handler's json::NumericArrayPlan, or None
 
   static PythonHooks from_object(pybind11::handle hooks);
 };
@@ -59,6 +61,7 @@ class InvocationLoop {
   RuntimeApiClient& client_;
   PythonHooks hooks_;
   bool keep_serving_on_failures_;
+  const json::NumericArrayPlan* numeric_arrays_;  // owned by hooks_; nullptr for other handlers
   std::string response_;  // reused for every response body
   TraceIdVariable trace_id_variable_;
   pybind11::bytes trace_id_key_{"_X_AMZN_TRACE_ID"};
