@@ -393,9 +393,12 @@ class NumericArrayDecoder {
       }
       check_scalar_end(number.end, token);
       if constexpr (Type == ElementType::kFloat64 || Type == ElementType::kFloat32) {
-        const double real = number_to_double(number, workspace_.scratch);
-        if (!number.is_float && std::isinf(real)) {
-          return ElementStatus::kOutOfRange;  // float() raises on such an int; so does numpy
+        double real = number_to_double(number, workspace_.scratch);
+        if (!number.is_float) {
+          if (std::isinf(real)) {
+            return ElementStatus::kOutOfRange;  // float() raises on such an int; so does numpy
+          }
+          real += 0.0;  // the integer -0 is 0, whose float is +0.0
         }
         // float32 from the correctly rounded double, as numpy converts json.loads' floats.
         value = static_cast<typename Element<Type>::Stored>(real);

@@ -60,8 +60,8 @@ _MAX_FIELDS = 64
 
 
 def _as_path(path: Path) -> tuple[str, ...]:
-    keys = (path,) if isinstance(path, str) else tuple(path)
-    if not all(isinstance(key, str) for key in keys):
+    keys = (path,) if isinstance(path, str) else path
+    if not isinstance(keys, tuple) or not all(isinstance(key, str) for key in keys):
         raise TypeError(f"a path is object keys (str), not {path!r}")
     return keys
 
