@@ -18,8 +18,12 @@ inline bool is_digit(char byte) noexcept { return byte >= '0' && byte <= '9'; }
 constexpr ptrdiff_t kInt64SafeDigits = 18;
 
 // Clinger's fast path: a significand below 2^53 times an exactly representable power of ten
-// is one correctly rounded IEEE operation. 15 digits keep the significand below 2^53.
+// is one correctly rounded IEEE operation. 15 digits keep the significand below 2^53; up to
+// 19 digits it is still exact in the uint64 and may be checked against 2^53 (most 16-digit
+// significands are below it: random doubles printed with repr() have 16 or 17 digits).
 constexpr ptrdiff_t kFastPathMaxDigits = 15;
+constexpr int kExactSignificandDigits = 19;
+constexpr uint64_t kMaxExactSignificand = uint64_t{1} << 53;
 constexpr int kFastPathMaxExponent = 22;
 constexpr double kExactPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -135,7 +139,8 @@ bool scan_number(const char* begin, const char* limit, NumberSyntax& number) noe
 
 double number_to_double(const NumberSyntax& number, std::string& scratch) {
   const int decimal_exponent = number.explicit_exponent - number.fraction_digits;
-  if (number.integer_digits + number.fraction_digits <= kFastPathMaxDigits &&
+  const int digits = number.integer_digits + number.fraction_digits;
+  if ((digits <= kFastPathMaxDigits || (digits <= kExactSignificandDigits && number.significand <= kMaxExactSignificand)) &&
       decimal_exponent >= -kFastPathMaxExponent && decimal_exponent <= kFastPathMaxExponent) {
     double value = static_cast<double>(number.significand);
     value = decimal_exponent < 0 ? value / kExactPowersOfTen[-decimal_exponent]
