@@ -85,3 +85,12 @@ def test_the_same_handler_runs_under_awslambdaric(start_runtime):
 def test_a_function_without_numpy_does_not_import_it(start_runtime):
     reply = reply_json(start_runtime("no_numpy.handler").invoke(json.dumps({"values": [1.5]}).encode()))
     assert reply == {"numpy_loaded": False, "arrays_loaded": False}
+
+
+def test_the_examples_run(start_runtime):
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "vectorized"
+    runtime = start_runtime("app.revenue", env={"LAMBDA_TASK_ROOT": str(examples)})
+    event = {"Records": [{"price": 2.5, "qty": 4, "sku": "a"}, {"price": 10, "qty": 1, "sku": "b"}]}
+    assert reply_json(runtime.invoke(event)) == {"revenue": 20.0, "largest_line": 10.0, "lines": 2}
