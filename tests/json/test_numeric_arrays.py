@@ -441,3 +441,36 @@ def test_declarations_have_readable_reprs():
     assert repr(Float64["values"]) == "Float64['values']"
     assert repr(Int32["a", "b"](ndim=2)) == "Int32['a', 'b'](ndim=2)"
     assert repr(Records["R"](price=Float64)) == "Records['R'](price=Float64)"
+
+
+# --- no leaks -------------------------------------------------------------------------------
+
+
+def test_decoding_arrays_and_failing_100000_times_do_not_grow_memory():
+    import gc
+
+    plan = plan_of(values=Float64["values"], orders=Records["Records"](price=Float64, qty=Int32))
+    good = json.dumps({"values": [1.5] * 20, "Records": [{"price": 1, "qty": 2, "x": "y"}] * 5, "k": {"a": [1]}})
+    shape_error = json.dumps({"values": [1.5, "x"], "Records": []})
+    syntax_error = good[:-1]
+
+    def work() -> None:
+        encode_json(decode_json_with_arrays(good, plan))
+        for bad in (shape_error, syntax_error):
+            try:
+                decode_json_with_arrays(bad, plan)
+            except JSONDecodeError:
+                pass
+
+    def resident_kilobytes() -> int:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+    for _ in range(2000):
+        work()
+    gc.collect()
+    before = resident_kilobytes()
+    for _ in range(100_000):
+        work()
+    gc.collect()
+    assert resident_kilobytes() - before < 1024
