@@ -18,6 +18,7 @@
 #include "json/codec.h"
 #include "json/numeric_arrays.h"
 #include "json/python_ref.h"
+#include "runtime/allocator.h"
 #include "runtime/invocation_loop.h"
 #include "runtime/runtime_api_client.h"
 
@@ -458,6 +459,8 @@ void bind_invocation_loop(py::module_& m) {
            py::keep_alive<1, 2>())
       .def("run", &InvocationLoop::run, py::arg("max_invocations") = 0,
            "Serves invocations until the handler raises a BaseException or the Runtime API fails.");
+  m.def("keep_large_blocks_in_heap", &lamina::runtime::keep_large_blocks_in_heap,
+        "Tunes the C allocator of a runtime process for large events (see cpp/runtime/allocator.h).");
 }
 
 }  // namespace

@@ -105,6 +105,7 @@ def run(config: RuntimeConfig, keep_serving_on_failures: bool = False) -> None:
         from lamina.runtime import snapstart  # SnapStart functions only
 
         snapstart.run_hooks(client)
+    _core.keep_large_blocks_in_heap()
     _core.InvocationLoop(client, hooks, keep_serving_on_failures).run()
 
 
