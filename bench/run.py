@@ -19,6 +19,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,9 @@ class Measurement:
     peak_rss_kb: int
 
 
-def drive(payload: Path, expected: Path, command: list[str], count: int, warmup: int, extra: list[str] = ()) -> dict:
+def drive(
+    payload: Path, expected: Path, command: list[str], count: int, warmup: int, extra: list[str] = (), env: dict | None = None
+) -> dict:
     """One driver run; returns its JSON report."""
     driver = [
         str(TOOLS / "runtime_api_driver"),
@@ -63,6 +66,7 @@ def drive(payload: Path, expected: Path, command: list[str], count: int, warmup:
     # As on Lambda: this machine's PYTHONUNBUFFERED would make every print() a write() syscall.
     environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")}
     environment["LAMBDA_TASK_ROOT"] = str(BENCH)
+    environment.update(env or {})
     result = subprocess.run(driver, cwd=BENCH, env=environment, capture_output=True, text=True)
     report = json.loads(result.stdout)
     if report.get("outcome") != "ok":
@@ -76,8 +80,8 @@ def measure_throughput(payload: Path, expected: Path, command: list[str], count:
     return Measurement(report["invocations_per_second"], latency["p50"], latency["p99"], report["peak_rss_kb"])
 
 
-def measure_cold_start(payload: Path, expected: Path, command: list[str], spawns: int) -> float:
-    report = drive(payload, expected, command, 1, 0, ["--cold-starts", str(spawns)])
+def measure_cold_start(payload: Path, expected: Path, command: list[str], spawns: int, env: dict | None = None) -> float:
+    report = drive(payload, expected, command, 1, 0, ["--cold-starts", str(spawns)], env)
     return report["cold_start_us"]["median"]
 
 
@@ -117,10 +121,18 @@ def run(rounds: int, quick: bool, output: Path, only: list[str] | None = None) -
         print(f"measured {name}", file=sys.stderr)
 
     cold_starts: dict[str, list[float]] = {runtime: [] for runtime in RUNTIMES}
+    cold_starts_without_site: dict[str, list[float]] = {runtime: [] for runtime in RUNTIMES}
     area, area_expected = payload_dir / "area.json", payload_dir / "area.expected.json"
+    # The same, with Python's `site` skipped and site-packages given as PYTHONPATH: .pth hooks
+    # of the machine (this sandbox's adds ~16 ms of certifi imports to every Python start) then
+    # weigh on neither runtime, as on Lambda, whose images have none.
+    without_site = {"PYTHONPATH": os.pathsep.join(dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib")))}
     for _ in range(rounds):
         for runtime, command in RUNTIMES.items():
             cold_starts[runtime].append(measure_cold_start(area, area_expected, [*command, "handlers.area"], 11))
+            bare = [command[0], "-S", *command[1:], "handlers.area"]
+            cold_starts_without_site[runtime].append(measure_cold_start(area, area_expected, bare, 11, without_site))
+    cold_starts = {"as installed": cold_starts, "python -S": cold_starts_without_site}
 
     table = format_table(results, cold_starts, rounds)
     output.mkdir(parents=True, exist_ok=True)
@@ -172,14 +184,20 @@ def format_table(results: dict, cold_starts: dict, rounds: int) -> str:
             "floats_50k_sum: lamina runs the vectorized handler (`bench/vectorized_handlers.py`: the array decoded "
             "from the event's bytes, `values.sum()`), awslambdaric the plain `sum(event[\"values\"])`; target: p50 speed-up ≥ 15×."
         )
-    their_cold, our_cold = statistics.median(cold_starts["awslambdaric"]), statistics.median(cold_starts["lamina"])
+    cold_rows = []
+    for mode, by_runtime in cold_starts.items():
+        their_cold, our_cold = statistics.median(by_runtime["awslambdaric"]), statistics.median(by_runtime["lamina"])
+        cold_rows.append(
+            f"| cold start ({mode}), spawn → first response, median of 11 per round | {their_cold / 1000:.1f} ms "
+            f"| {our_cold / 1000:.1f} ms | **{our_cold / their_cold:.2f}** |"
+        )
     their_rss = max(m.peak_rss_kb for m in results["area"]["awslambdaric"])
     our_rss = max(m.peak_rss_kb for m in results["area"]["lamina"])
     lines += [
         "",
         "| figure | awslambdaric | lamina | lamina / awslambdaric |",
         "|---|---:|---:|---:|",
-        f"| cold start, spawn → first response (median of 11 per round) | {their_cold / 1000:.1f} ms | {our_cold / 1000:.1f} ms | **{our_cold / their_cold:.2f}** |",
+        *cold_rows,
         f"| peak RSS, tiny event | {their_rss / 1024:.1f} MB | {our_rss / 1024:.1f} MB | **{our_rss / their_rss:.2f}** |",
         "",
     ]
