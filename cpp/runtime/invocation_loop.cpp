@@ -81,11 +81,16 @@ PythonHooks PythonHooks::from_object(py::handle hooks) {
       hooks.attr("streams_response").cast<bool>(),
       hooks.attr("make_response_stream"),
       hooks.attr("drain_into_stream"),
+      hooks.attr("numeric_arrays"),
   };
 }
 
 InvocationLoop::InvocationLoop(RuntimeApiClient& client, PythonHooks hooks, bool keep_serving_on_failures)
-    : client_(client), hooks_(std::move(hooks)), keep_serving_on_failures_(keep_serving_on_failures) {}
+    : client_(client),
+      hooks_(std::move(hooks)),
+      keep_serving_on_failures_(keep_serving_on_failures),
+      numeric_arrays_(hooks_.numeric_arrays.is_none() ? nullptr
+                                                      : hooks_.numeric_arrays.cast<const json::NumericArrayPlan*>()) {}
 
 void InvocationLoop::run(long long max_invocations) {
   for (long long served = 0; max_invocations <= 0 || served < max_invocations; ++served) {
@@ -246,6 +251,10 @@ py::object InvocationLoop::decode_event(const Invocation& invocation) {
     return py::bytes(invocation.body);  // awslambdaric hands over non-JSON events undecoded
   }
   try {
+    if (numeric_arrays_ != nullptr) {
+      // A vectorized handler: its declared arrays are read into numpy arrays, no list built.
+      return py::reinterpret_steal<py::object>(json::decode_with_numeric_arrays(invocation.body, *numeric_arrays_));
+    }
     return py::reinterpret_steal<py::object>(json::decode(invocation.body));
   } catch (const json::DecodeError& error) {
     throw_fault("Runtime.UnmarshalError", std::string("Unable to unmarshal input: ") + error.what());

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "json/numeric_arrays.h"
 #include "runtime/runtime_api_client.h"
 #include "runtime/trace_id_variable.h"
 
@@ -33,6 +34,7 @@ struct PythonHooks {
   bool streams_response;               // handler(event, response_stream, context) (lamina.stream_response)
   pybind11::object make_response_stream;  // (native ResponseStream) -> lamina.streaming.ResponseStream
   pybind11::object drain_into_stream;     // (generator or async generator, response_stream): writes every item
+  pybind11::object numeric_arrays;     // a vectorized handler's json::NumericArrayPlan, or None
 
   static PythonHooks from_object(pybind11::handle hooks);
 };
@@ -70,6 +72,7 @@ class InvocationLoop {
   RuntimeApiClient& client_;
   PythonHooks hooks_;
   bool keep_serving_on_failures_;
+  const json::NumericArrayPlan* numeric_arrays_;  // owned by hooks_; nullptr for other handlers
   std::string response_;  // reused for every response body
   TraceIdVariable trace_id_variable_;
   pybind11::bytes trace_id_key_{"_X_AMZN_TRACE_ID"};

@@ -50,10 +50,17 @@ class FunctionConfig:
     description: str = ""
     version: str = "$LATEST"
     reserved_concurrency: int | None = None  # None: limited only by the service's concurrency
+    log_format: str | None = None  # LoggingConfig.LogFormat: "Text" or "JSON" -> AWS_LAMBDA_LOG_FORMAT
+    log_level: str | None = None  # LoggingConfig.ApplicationLogLevel -> AWS_LAMBDA_LOG_LEVEL
 
     @property
     def arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
+
+    def invoked_arn(self, qualifier: str | None = None, region: str = REGION) -> str:
+        """The ARN the runtime sees as invoked_function_arn: qualified when the caller was."""
+        base = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{self.name}"
+        return f"{base}:{qualifier}" if qualifier else base
 
     def validate(self) -> None:
         """Raises ConfigurationError for what CreateFunction would refuse."""
@@ -65,6 +72,10 @@ class FunctionConfig:
             raise ConfigurationError(f"MemorySize {self.memory_mb} is outside 128-10240 MB")
         if not 0 < self.timeout_seconds <= 900:
             raise ConfigurationError(f"Timeout {self.timeout_seconds} is outside 1-900 seconds")
+        if self.reserved_concurrency is not None and self.reserved_concurrency < 0:
+            raise ConfigurationError(f"ReservedConcurrentExecutions {self.reserved_concurrency} is negative")
+        if self.log_format is not None and self.log_format.upper() not in ("TEXT", "JSON"):
+            raise ConfigurationError(f"LogFormat {self.log_format!r} is not one of Text, JSON")
         for key in self.environment:
             if not _VARIABLE_NAME.fullmatch(key):
                 raise ConfigurationError(
@@ -87,7 +98,10 @@ class InvocationRequest:
     payload: bytes
     client_context: str | None = None  # the decoded X-Amz-Client-Context JSON text
     tail_log: bool = False  # X-Amz-Log-Type: Tail
-    trace_id: str | None = None
+    trace_id: str | None = None  # X-Amzn-Trace-Id; one is made up when absent, as Lambda does
+    request_id: str | None = None  # None: a new one; async retries pass the original one again
+    cognito_identity: str | None = None  # JSON text -> Lambda-Runtime-Cognito-Identity
+    tenant_id: str | None = None  # -> Lambda-Runtime-Aws-Tenant-Id
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,13 @@ class InvocationResult:
     function_error: str | None = None
     content_type: str = "application/json"
     log_tail: bytes = b""  # the last 4 KB of this invocation's log, START … REPORT
+    # What the REPORT line says; the Invoke API needs none of it, the CLI shows it.
+    status: str = "success"  # success | error (the function's) | failure (the environment's) | timeout
+    error_type: str | None = None  # e.g. "Sandbox.Timedout", "Runtime.ExitError", the handler's class
+    duration_ms: float = 0.0
+    billed_duration_ms: int = 0
+    max_memory_used_mb: int = 0
+    init_duration_ms: float | None = None  # only on a cold start's first invocation
 
 
 class FunctionNotFound(LookupError):

@@ -54,6 +54,9 @@ class InvocationHooks:
         self.warn = _warn
         self.streams_response = streaming.is_stream_response_handler(handler)
         self.make_response_stream = streaming.ResponseStream
+        # A vectorized handler (lamina.arrays) declares the arrays the loop reads into numpy.
+        plan = getattr(handler, "numeric_arrays", None)
+        self.numeric_arrays = plan if isinstance(plan, _core.NumericArrayPlan) else None
         # One event loop for the process, created at init: pooled async clients survive
         # between invocations (asyncio.run per invocation would close them).
         self._event_loop = _new_event_loop() if _is_coroutine_function(handler) else None
@@ -102,6 +105,7 @@ def run(config: RuntimeConfig, keep_serving_on_failures: bool = False) -> None:
         from lamina.runtime import snapstart  # SnapStart functions only
 
         snapstart.run_hooks(client)
+    _core.keep_large_blocks_in_heap()
     _core.InvocationLoop(client, hooks, keep_serving_on_failures).run()
 
 
