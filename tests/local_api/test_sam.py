@@ -228,15 +228,15 @@ def test_unsupported_features_are_ignored_with_a_warning(tmp_path):
               CodeUri: src/
               Handler: app.echo
               Runtime: python3.12
-              AutoPublishAlias: live
-              FunctionUrlConfig: {AuthType: NONE}
+              SnapStart: {ApplyOn: PublishedVersions}
+              FileSystemConfigs: [{Arn: arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-1, LocalMountPath: /mnt/efs}]
               Layers: [arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:7]
               Events:
                 Api: {Type: Api, Properties: {Path: /, Method: get}}
         """))
     warnings = "\n".join(template.warnings)
-    assert "Fn: AutoPublishAlias is ignored" in warnings
-    assert "Fn: FunctionUrlConfig is ignored" in warnings
+    assert "Fn: SnapStart is ignored" in warnings
+    assert "Fn: FileSystemConfigs is ignored" in warnings
     assert "layer arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3" in warnings
     assert template.functions["Fn"].layers == ()
 
