@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 import uuid
@@ -160,6 +161,21 @@ def start_server() -> Iterator[Callable[..., LaminaServer]]:
 @pytest.fixture(scope="module")
 def client(server: LaminaServer):
     return server.client()
+
+
+TEMPLATE_HEADER = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+"""
+
+
+def write_template(directory: Path, text: str) -> Path:
+    """A template next to copies of the test handlers (src/) and layer (layer/)."""
+    shutil.copytree(FUNCTIONS, directory / "src", dirs_exist_ok=True)
+    shutil.copytree(LAYER, directory / "layer", dirs_exist_ok=True)
+    template = directory / "template.yaml"
+    template.write_text(TEMPLATE_HEADER + textwrap.dedent(text))
+    return template
 
 
 def receive_from_queue(state_dir: Path, name: str, maximum: int = 10, wait: float = 0.0) -> list[Any]:

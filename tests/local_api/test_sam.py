@@ -4,32 +4,15 @@ a template, what is refused and why, and templates served by ``lamina serve``.""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import textwrap
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import FUNCTIONS, LAYER, invoke_json
+from conftest import FUNCTIONS, invoke_json, write_template
 
 from lamina.local.sam import TemplateError, load_template
-
-
-HEADER = """\
-AWSTemplateFormatVersion: '2010-09-09'
-Transform: AWS::Serverless-2016-10-31
-"""
-
-
-def write_template(directory: Path, text: str) -> Path:
-    """A template next to copies of the test handlers (src/) and layer (layer/)."""
-    shutil.copytree(FUNCTIONS, directory / "src", dirs_exist_ok=True)
-    shutil.copytree(LAYER, directory / "layer", dirs_exist_ok=True)
-    template = directory / "template.yaml"
-    template.write_text(HEADER + textwrap.dedent(text))
-    return template
 
 
 def test_functions_are_read_with_their_properties(tmp_path):
@@ -354,8 +337,8 @@ def test_serve_reports_template_warnings_and_errors(tmp_path):
             Type: AWS::Serverless::Function
             Properties: {CodeUri: src/, Handler: app.echo, Runtime: nodejs22.x}
         """)
-    result = subprocess.run([sys.executable, "-m", "lamina.cli", "serve", "--port", "0", "--template", str(path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "lamina.cli", "serve", "--port", "0", "--template", str(path),
+                             "--state-dir", str(tmp_path / "state")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "lamina serve: Fn: Runtime 'nodejs22.x' is not supported" in result.stderr
 
