@@ -24,7 +24,7 @@ import logging
 import sqlite3
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -58,7 +58,7 @@ class RetryTiming:
         return FUNCTION_ERROR_DELAYS_SECONDS[index] * self.scale
 
     def after_throttle(self, throttles: int) -> float:
-        return min(THROTTLE_FIRST_DELAY_SECONDS * 2 ** (throttles - 1), THROTTLE_MAX_DELAY_SECONDS) * self.scale
+        return min(THROTTLE_FIRST_DELAY_SECONDS * 2.0 ** (throttles - 1), THROTTLE_MAX_DELAY_SECONDS) * self.scale
 
 
 @dataclass(frozen=True)
@@ -179,8 +179,8 @@ class AsyncInvocations:
         self._workers = asyncio.Semaphore(workers)
         self._in_flight: set[int] = set()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._running: set[asyncio.Task] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
 
     # --- the API side ---------------------------------------------------------------------
 
@@ -243,12 +243,13 @@ class AsyncInvocations:
         ).fetchone()
         return EventInvokeConfig(**json.loads(row[0])) if row else None
 
-    def receive_messages(self, queue: str, limit: int = 10) -> list[dict]:
+    def receive_messages(self, queue: str, limit: int = 10) -> list[dict[str, Any]]:
         """Takes up to `limit` messages off a local destination queue, oldest first."""
         return _receive_messages(self._database, queue, limit)
 
     def pending_count(self) -> int:
-        return self._database.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        count: int = self._database.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        return count
 
     # --- the worker -----------------------------------------------------------------------
 
@@ -398,9 +399,9 @@ def _wrapped_for(target: str, record: str, event: _Event, condition: str) -> str
     return json.dumps(envelope)[:-1] + ', "detail": ' + record + "}"
 
 
-def invocation_record(event: _Event, condition: str, result: InvocationResult | None, parse_payloads: bool = True) -> dict:
+def invocation_record(event: _Event, condition: str, result: InvocationResult | None, parse_payloads: bool = True) -> dict[str, Any]:
     """The record destinations receive, as Lambda writes it."""
-    record: dict = {
+    record: dict[str, Any] = {
         "version": "1.0",
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "requestContext": {
@@ -412,7 +413,7 @@ def invocation_record(event: _Event, condition: str, result: InvocationResult | 
         "requestPayload": _json_or_text(event.payload, parse_payloads),
     }
     if result is not None:
-        response_context: dict = {"statusCode": 200, "executedVersion": result.executed_version}
+        response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": result.executed_version}
         if result.function_error:
             response_context["functionError"] = result.function_error
         record["responseContext"] = response_context
@@ -451,7 +452,7 @@ class _transaction:
         self._database.execute("ROLLBACK" if exception_type is not None else "COMMIT")
 
 
-def _receive_messages(database: sqlite3.Connection, queue: str, limit: int) -> list[dict]:
+def _receive_messages(database: sqlite3.Connection, queue: str, limit: int) -> list[dict[str, Any]]:
     """Takes up to `limit` messages off a queue, oldest first, in one transaction: two
     readers never get the same message."""
     with _transaction(database):
@@ -477,7 +478,7 @@ class LocalQueues:
         # An existing database only: reading must not create an empty one elsewhere.
         self._database = sqlite3.connect(f"file:{database}?mode=rw", uri=True, isolation_level=None, timeout=30)
 
-    def receive(self, queue: str, limit: int = 10) -> list[dict]:
+    def receive(self, queue: str, limit: int = 10) -> list[dict[str, Any]]:
         return _receive_messages(self._database, queue, limit)
 
     def queues(self) -> dict[str, int]:

@@ -368,7 +368,7 @@ class ControlPlane:
         body = await json_body(request, "UpdateFunctionCode")
         record = self._record(request)
         _check_revision(record, body)
-        code_fields = {key: body[key] for key in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri") if key in body}
+        code_fields: dict[str, Any] = {key: body[key] for key in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri") if key in body}
         if not code_fields:
             raise invalid_parameter("Please provide a source for function code.")
         async with self._lock:

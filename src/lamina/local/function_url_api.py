@@ -193,8 +193,7 @@ class FunctionUrlApi:
         except OSError:
             await runner.cleanup()
             raise
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
-        port = sockets[0].getsockname()[1]
+        port = getattr(site._server, "sockets")[0].getsockname()[1]  # the port the system chose
         host = self.host if ":" not in self.host else f"[{self.host}]"
         hosted.url, hosted.runner = f"http://{host}:{port}/", runner
         self.hosted[(name, qualifier)] = hosted

@@ -18,7 +18,7 @@ import string
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 from urllib.parse import parse_qsl, quote
 
 from aiohttp import web
@@ -104,14 +104,14 @@ class StreamedInvocation:
 
     content_type: str
     chunks: AsyncIterator[bytes]
-    error: dict | None = None
+    error: dict[str, Any] | None = None
 
 
 InvokeFunction = Callable[[str, "str | None", InvocationRequest], Awaitable[InvocationResult]]
 InvokeStreaming = Callable[[str, "str | None", InvocationRequest], Awaitable[StreamedInvocation]]
 
 
-def payload_v2_event(request: web.Request, body: bytes, config: FunctionUrlConfig, request_id: str, authorizer: dict | None) -> dict:
+def payload_v2_event(request: web.Request, body: bytes, config: FunctionUrlConfig, request_id: str, authorizer: dict[str, Any] | None) -> dict[str, Any]:
     """The payload-2.0 event a function URL sends its function."""
     headers: dict[str, str] = {}
     cookies: list[str] = []
@@ -123,7 +123,7 @@ def payload_v2_event(request: web.Request, body: bytes, config: FunctionUrlConfi
         headers[lowered] = f"{headers[lowered]},{value}" if lowered in headers else value
     now = time.time()
     host = request.host
-    event: dict = {
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": request.raw_path.split("?", 1)[0],
@@ -213,7 +213,7 @@ class SignatureError(Exception):
     """A request to an AWS_IAM function URL that is not signed with the local credentials."""
 
 
-def verify_sigv4(request: web.Request, body: bytes, credentials: Credentials, region: str = REGION) -> dict:
+def verify_sigv4(request: web.Request, body: bytes, credentials: Credentials, region: str = REGION) -> dict[str, Any]:
     """Checks the request's AWS Signature Version 4 (service ``lambda``) against the local
     credentials; returns the event's ``authorizer.iam`` block. Raises SignatureError."""
     authorization = request.headers.get("Authorization", "")

@@ -15,9 +15,9 @@ import zipfile
 from pathlib import Path
 
 from lamina.local.functions import (
-    Alias, ConfigurationError, FunctionConfig, FunctionNotFound, InvocationRequest, InvocationResult, Throttled,
-    is_version_number,
+    ConfigurationError, FunctionConfig, FunctionNotFound, InvocationRequest, InvocationResult, Throttled,
 )
+from lamina.local.functions import Alias, is_version_number
 from lamina.local.logs import LogLine
 from lamina.local.pool import FunctionPool
 from lamina.local.settings import LocalLambdaSettings
@@ -196,8 +196,8 @@ class LocalLambda:
     # ---------------------------------------------------------------------- invoke
 
     async def invoke(self, name: str, qualifier: str | None, request: InvocationRequest) -> InvocationResult:
-        """One synchronous invocation. ``name`` may also be ``name:qualifier`` or an ARN; the
-        qualifier is a version or an alias (:meth:`choose_version`). Raises FunctionNotFound, or Throttled when no environment may be started (reserved
+        """One synchronous invocation. ``name`` may also be ``name:qualifier`` or an ARN.
+        Raises FunctionNotFound, or Throttled when no environment may be started (reserved
         concurrency of the function, or the service's concurrency, all in use)."""
         if not self._started:
             raise RuntimeError("LocalLambda is not started: use 'async with LocalLambda(...)' or await start()")
