@@ -17,10 +17,10 @@ from pathlib import Path
 from lamina.local.functions import (
     ConfigurationError, FunctionConfig, FunctionNotFound, InvocationRequest, InvocationResult, Throttled,
 )
-from lamina.local.functions import Alias, is_version_number
 from lamina.local.logs import LogLine
 from lamina.local.pool import FunctionPool
 from lamina.local.settings import LocalLambdaSettings
+from lamina.local.functions import Alias, is_version_number
 
 logger = logging.getLogger(__name__)
 LATEST = "$LATEST"
