@@ -431,3 +431,22 @@ def test_events_accepted_are_committed_before_the_202(tmp_path):
     stored = {row[0] for row in database.execute("SELECT request_id FROM events WHERE function_name = ?", (name,))}
     database.close()
     assert stored == accepted
+
+
+def test_a_function_declared_again_starts_without_the_configuration_an_earlier_run_left(tmp_path):
+    state_dir = tmp_path / "state"
+    configured = write_template(tmp_path / "before", SLOW_TEMPLATE)
+    LaminaServer("--template", str(configured), "--state-dir", str(state_dir)).stop()
+    unconfigured = write_template(tmp_path / "after", """
+        Resources:
+          Slow:
+            Type: AWS::Serverless::Function
+            Properties: {CodeUri: src/, Handler: app.sleeps, Runtime: python3.12}
+        """)
+    server = LaminaServer("--template", str(unconfigured), "--state-dir", str(state_dir))
+    try:
+        client = server.client()
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.get_function_event_invoke_config(FunctionName="Slow")
+    finally:
+        assert server.stop() == 0

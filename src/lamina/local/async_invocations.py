@@ -211,6 +211,11 @@ class AsyncInvocations:
         )
         return cursor.rowcount > 0
 
+    def clear_configs(self, function_name: str) -> None:
+        """Removes the configurations of every version and alias of the function (its queued
+        events stay)."""
+        self._database.execute("DELETE FROM event_invoke_configs WHERE function_name = ?", (function_name,))
+
     def list_configs(self, function_name: str) -> list[tuple[str, EventInvokeConfig]]:
         """(qualifier, configuration) of every version and alias of the function that has one."""
         rows = self._database.execute(

@@ -188,6 +188,7 @@ class ControlPlane:
         # Lambda never reuses a version number, even after the version or the function is deleted.
         self._last_version: dict[str, int] = {}
         self.deletion_listeners: list[DeletionListener] = []
+        self.creation_listeners: list[Callable[[str], None]] = []  # called with the name of each new function
         self._lock = asyncio.Lock()  # serialises changes that span an await (code extraction, snapshots)
 
     # -- SAM templates ------------------------------------------------------------------------
@@ -561,7 +562,11 @@ class ControlPlane:
         if new_code and name in self.functions:
             self.service.delete_function(name, LATEST)  # busy environments finish their invocation first
         self.service.put_function(record.config)
+        created = name not in self.functions
         self.functions[name] = record
+        if created:
+            for listener in self.creation_listeners:
+                listener(name)
 
     def _record(self, request: web.Request) -> FunctionRecord:
         name, qualifier = parse_function_name(request.match_info["FunctionName"], request.query.get("Qualifier"))

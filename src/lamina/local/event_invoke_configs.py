@@ -38,13 +38,16 @@ def event_invoke_configuration(name: str, qualifier: str, config: EventInvokeCon
 
 
 class EventInvokeConfigApi:
-    """The event invoke configuration routes; deleting a function, version or alias drops its
-    configuration and its queued events (registered as a deletion listener)."""
+    """The event invoke configuration routes. Deleting a function, version or alias drops its
+    configuration and its queued events; creating a function (CreateFunction, a template)
+    starts it without configuration, whatever an earlier server run left in the database —
+    its queued events stay, and follow the configuration it is given now."""
 
     def __init__(self, control_plane: ControlPlane, events: AsyncInvocations) -> None:
         self.control_plane = control_plane
         self.events = events
         control_plane.deletion_listeners.append(self._forget)
+        control_plane.creation_listeners.append(events.clear_configs)
 
     def routes(self) -> list[web.RouteDef]:
         path = "/2019-09-25/functions/{FunctionName}/event-invoke-config"
