@@ -1,5 +1,6 @@
 """The ``lamina`` command: ``lamina invoke`` runs one invocation locally, ``lamina serve`` serves
-the Invoke API and the control plane to boto3 and the AWS CLI."""
+the Invoke API and the control plane to boto3 and the AWS CLI, ``lamina queue`` reads the local
+queues that stand in for the SQS/SNS/EventBridge destinations of asynchronous invocations."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import re
 import shlex
 import sys
@@ -72,17 +74,52 @@ def _parser() -> argparse.ArgumentParser:
         description="Serves Lambda's Invoke API and control plane (CreateFunction, ...) over HTTP. Point "
         "boto3 (endpoint_url=...) or the AWS CLI (--endpoint-url ...) at it. Ctrl-C stops it.",
     )
-    from lamina.local.server import DEFAULT_CONCURRENCY, DEFAULT_HOST, DEFAULT_PORT
+    from lamina.local.server import DEFAULT_CONCURRENCY, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STATE_DIR
 
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"the address to listen on; default: {DEFAULT_HOST} (loopback only)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"the port; 0 picks a free one; default: {DEFAULT_PORT}")
     serve.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                        help=f"invocations running at once across all functions (the account's concurrency); default: {DEFAULT_CONCURRENCY}")
+    serve.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, metavar="DIR",
+                       help="where queued async events and the destination queues are kept, across restarts "
+                       f"(one server per directory); default: {DEFAULT_STATE_DIR}")
+    serve.add_argument("--async-delay-scale", type=float, default=1.0, metavar="FACTOR",
+                       help="multiplies Lambda's async retry delays (1 min, 2 min; throttles 1 s doubling to 5 min) and "
+                       "event ages: 0.01 makes a one-minute retry 0.6 s, for tests; default: 1")
+    serve.add_argument("--access-key-id", default=os.environ.get("AWS_ACCESS_KEY_ID"), metavar="KEY",
+                       help="the access key AWS_IAM function URLs accept signatures from; default: $AWS_ACCESS_KEY_ID")
+    serve.add_argument("--secret-access-key", default=os.environ.get("AWS_SECRET_ACCESS_KEY"), metavar="SECRET",
+                       help="its secret key; default: $AWS_SECRET_ACCESS_KEY")
     serve.add_argument("--verbose", action="store_true", help="log the server's own activity on stderr")
     _add_template_arguments(serve)
     serve.set_defaults(run=_run_serve)
     add_layer_command(commands)
     add_image_command(commands)
+
+
+    queue = commands.add_parser(
+        "queue",
+        help="read the local queues that stand in for SQS, SNS and EventBridge destinations",
+        description="Async invocation records (and dead letters) sent to an SQS queue, an SNS topic or an "
+        "EventBridge bus land in a local queue of that name, in lamina serve's state directory.",
+    )
+    queue_commands = queue.add_subparsers(dest="queue_command", required=True)
+    receive = queue_commands.add_parser(
+        "receive",
+        help="take messages off a queue and print them, one JSON document a line",
+        description="Takes up to --max messages off the queue (they are removed) and prints each one's body, "
+        "one JSON document a line (a body that is not JSON as a JSON string).",
+    )
+    receive.add_argument("name", metavar="NAME", help="the queue: the name in the destination's ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)")
+    receive.add_argument("--max", type=int, default=10, metavar="N", help="at most this many messages; default: 10")
+    receive.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                         help="wait up to this long for a first message when the queue is empty; default: 0")
+    listing = queue_commands.add_parser("list", help="the queues holding messages, and the async events not yet delivered")
+    for command in (receive, listing):
+        command.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, metavar="DIR",
+                             help=f"lamina serve's state directory; default: {DEFAULT_STATE_DIR}")
+    receive.set_defaults(run=_run_queue_receive)
+    listing.set_defaults(run=_run_queue_list)
     return parser
 
 
@@ -117,7 +154,8 @@ async def _invoke_once(arguments: argparse.Namespace, event: bytes, environment:
         if arguments.template is not None:
             template = _load_template(arguments)
             name = _template_function_name(arguments.target, template)
-            ControlPlane(service, work / "code", 1).add_template(template)
+            # AutoPublishAlias is not published: this runs $LATEST once.
+            await ControlPlane(service, work / "code", 1).add_template(template, auto_publish=False)
             config = service.get_function(name)
             overrides: dict[str, Any] = {}
             if arguments.timeout is not None:
@@ -259,17 +297,33 @@ def _template_function_name(target: str | None, template) -> str:
 
 
 def _run_serve(arguments: argparse.Namespace) -> int:
-    from lamina.local.server import ServeOptions, serve
+    from lamina.local.function_urls import Credentials
+    from lamina.local.server import ServeOptions, StateDirectoryInUse, serve
 
     if arguments.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if not arguments.async_delay_scale > 0:
+        raise UsageError("--async-delay-scale must be greater than 0")
+    if bool(arguments.access_key_id) != bool(arguments.secret_access_key):
+        raise UsageError("give both --access-key-id and --secret-access-key (or both AWS_ variables), or neither")
     template = _load_template(arguments) if arguments.template is not None else None
     if arguments.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"lamina serve: warning: listening on {arguments.host}: anyone who can reach it can run code; "
               "the API checks no credentials", file=sys.stderr)
-    options = ServeOptions(host=arguments.host, port=arguments.port, concurrency=arguments.concurrency, template=template)
+    options = ServeOptions(
+        host=arguments.host,
+        port=arguments.port,
+        concurrency=arguments.concurrency,
+        template=template,
+        state_dir=arguments.state_dir,
+        async_delay_scale=arguments.async_delay_scale,
+        url_credentials=Credentials(arguments.access_key_id, arguments.secret_access_key) if arguments.access_key_id else None,
+    )
     try:
         asyncio.run(serve(options))
+    except StateDirectoryInUse as error:
+        print(f"lamina serve: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"lamina serve: cannot listen on {arguments.host}:{arguments.port}: {error.strerror}", file=sys.stderr)
         return 1
@@ -379,6 +433,62 @@ def run_image_build(arguments: argparse.Namespace) -> int:
             )
         )
     print(f"{arguments.output}: {arguments.arch} image, manifest {digest}")
+
+# -- lamina queue -------------------------------------------------------------------------------
+
+
+def _open_queues(arguments: argparse.Namespace):  # -> LocalQueues
+    from lamina.local.async_invocations import DATABASE_NAME, LocalQueues, StateNotFound
+
+    try:
+        return LocalQueues(arguments.state_dir / DATABASE_NAME)
+    except StateNotFound:
+        raise UsageError(
+            f"no lamina serve state in {arguments.state_dir} (lamina serve --state-dir {arguments.state_dir} keeps its queues there)"
+        ) from None
+
+
+def _run_queue_receive(arguments: argparse.Namespace) -> int:
+    import time
+
+    if arguments.max < 1:
+        raise UsageError("--max must be at least 1")
+    queues = _open_queues(arguments)
+    deadline = time.monotonic() + max(arguments.wait, 0.0)
+    try:
+        while True:
+            messages = queues.receive(arguments.name, arguments.max)
+            if messages or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+    finally:
+        queues.close()
+    for message in messages:
+        sys.stdout.write(_json_line(message["body"]) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _json_line(body: str) -> str:
+    """A message body on one line: JSON as compact JSON, anything else as a JSON string."""
+    try:
+        return json.dumps(json.loads(body), separators=(",", ":"))
+    except (ValueError, RecursionError):
+        return json.dumps(body)
+
+
+def _run_queue_list(arguments: argparse.Namespace) -> int:
+    queues = _open_queues(arguments)
+    try:
+        counts, pending = queues.queues(), queues.pending_events()
+    finally:
+        queues.close()
+    for name, count in counts.items():
+        print(f"queue {name}: {count} message(s)")
+    for function, count in pending.items():
+        print(f"function {function}: {count} async event(s) not yet delivered")
+    if not counts and not pending:
+        print("no messages, no pending events")
     return 0
 
 

@@ -7,14 +7,22 @@ the execution environments, whose own tests are in this folder too."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from lamina.local.async_invocations import AsyncInvocations, EventInvokeConfig, RetryTiming, parse_destination
-from lamina.local.functions import InvocationRequest, InvocationResult, Throttled
+from lamina.local.async_invocations import (
+    AsyncInvocations,
+    EventInvokeConfig,
+    LocalQueues,
+    RetryTiming,
+    StateNotFound,
+    parse_destination,
+)
+from lamina.local.functions import FunctionNotFound, InvocationRequest, InvocationResult, Throttled
 
 FAST = RetryTiming(scale=0.001, poll_interval_seconds=0.01)
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
@@ -257,3 +265,104 @@ def test_invalid_event_invoke_configs_are_refused(tmp_path: Path, config):
     queue = AsyncInvocations(tmp_path / "q.db", ScriptedFunctions({}).invoke, timing=FAST)
     with pytest.raises(ValueError):
         queue.put_config("orders", None, config)
+
+
+def test_retries_are_the_same_invocation_to_the_function(tmp_path: Path):
+    async def scenario():
+        seen: list[str | None] = []
+
+        async def invoke(name, qualifier, request):
+            seen.append(request.request_id)
+            error = len(seen) < 3
+            return InvocationResult(request.request_id or "", b"{}", "$LATEST", function_error="Unhandled" if error else None)
+
+        queue = AsyncInvocations(tmp_path / "q.db", invoke, timing=FAST)
+        await queue.start()
+        request_id = queue.enqueue("orders", None, b"{}")
+        await wait_until(lambda: queue.pending_count() == 0)
+        await queue.stop()
+        return request_id, seen
+
+    request_id, seen = run(scenario())
+    assert seen == [request_id] * 3
+
+
+def test_an_event_for_a_function_not_there_waits_then_ages_out_to_the_failure_target(tmp_path: Path):
+    async def scenario():
+        async def invoke(name, qualifier, request):
+            raise FunctionNotFound(name)
+
+        timing = RetryTiming(scale=0.01, poll_interval_seconds=0.01)
+        queue = AsyncInvocations(tmp_path / "q.db", invoke, timing=timing)
+        queue.put_config("gone", None, EventInvokeConfig(maximum_event_age_seconds=60, on_failure=FAILURE_QUEUE))
+        await queue.start()
+        queue.enqueue("gone", None, b'{"kept": true}')
+        await wait_until(lambda: queue.pending_count() == 0)
+        result = messages(queue, "failures")
+        await queue.stop()
+        return result
+
+    [record] = run(scenario())
+    assert (record["requestContext"]["condition"], record["requestPayload"]) == ("EventAgeExceeded", {"kept": True})
+
+
+def test_a_record_too_deep_for_json_carries_the_payload_as_base64(tmp_path: Path):
+    deep = b"[" * 100_000 + b"]" * 100_000
+
+    async def scenario():
+        async def invoke(name, qualifier, request):
+            return InvocationResult("r", deep, "$LATEST")
+
+        queue = AsyncInvocations(tmp_path / "q.db", invoke, timing=FAST)
+        queue.put_config("orders", None, EventInvokeConfig(on_success=SUCCESS_QUEUE))
+        await queue.start()
+        queue.enqueue("orders", None, b"{}")
+        await wait_until(lambda: queue.pending_count() == 0)
+        result = messages(queue, "successes")
+        await queue.stop()
+        return result
+
+    [record] = run(scenario())
+    assert base64.b64decode(record["responsePayload"]) == deep
+
+
+def test_forget_drops_a_functions_events_and_configuration(tmp_path: Path):
+    queue = AsyncInvocations(tmp_path / "q.db", ScriptedFunctions({}).invoke, timing=FAST)
+    queue.put_config("orders", None, EventInvokeConfig(maximum_retry_attempts=0))
+    queue.put_config("orders", "live", EventInvokeConfig(maximum_retry_attempts=1))
+    queue.enqueue("orders", None, b"{}")
+    queue.enqueue("orders", "live", b"{}")
+    queue.enqueue("audit", None, b"{}")
+    assert queue.forget("orders", "live") == 1
+    assert [qualifier for qualifier, _ in queue.list_configs("orders")] == ["$LATEST"]
+    assert queue.forget("orders") == 1
+    assert queue.list_configs("orders") == [] and queue.pending_count() == 1
+    run(queue.stop())
+
+
+def test_local_queues_are_read_from_another_process_connection(tmp_path: Path):
+    async def scenario():
+        functions = ScriptedFunctions({"orders": ["ok"]})
+
+        async def invoke(name, qualifier, request):
+            if name != "orders":
+                raise FunctionNotFound(name)
+            return await functions.invoke(name, qualifier, request)
+
+        queue = AsyncInvocations(tmp_path / "q.db", invoke, timing=FAST)
+        queue.put_config("orders", None, EventInvokeConfig(on_success=SUCCESS_QUEUE))
+        await queue.start()
+        queue.enqueue("orders", None, b"{}")
+        queue.enqueue("later", None, b"{}")  # no such function: stays pending
+        await wait_until(lambda: queue.pending_count() == 1)
+        await queue.stop()
+
+    run(scenario())
+    reader = LocalQueues(tmp_path / "q.db")
+    assert reader.queues() == {"successes": 1} and reader.pending_events() == {"later": 1}
+    [message] = reader.receive("successes")
+    assert json.loads(message["body"])["requestContext"]["condition"] == "Success"
+    assert reader.receive("successes") == [] and reader.queues() == {}
+    reader.close()
+    with pytest.raises(StateNotFound):
+        LocalQueues(tmp_path / "missing.db")

@@ -7,9 +7,12 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import textwrap
 import threading
 import time
 import uuid
@@ -39,10 +42,18 @@ CLIENT_ENVIRONMENT = {
 
 class LaminaServer:
     """A ``lamina serve`` process; its stdout (where it listens, then the function log) is
-    collected line by line."""
+    collected line by line. Unless told ``--state-dir``, it gets a state directory of its own,
+    removed when it stops."""
 
     def __init__(self, *arguments: str, cwd: Path | None = None) -> None:
         environment = {**os.environ, **CLIENT_ENVIRONMENT, "PYTHONUNBUFFERED": "1"}
+        self._own_state_dir: str | None = None
+        if "--state-dir" in arguments:
+            self.state_dir = Path(arguments[arguments.index("--state-dir") + 1])
+        else:
+            self._own_state_dir = tempfile.mkdtemp(prefix="lamina-test-state-")
+            self.state_dir = Path(self._own_state_dir)
+            arguments = (*arguments, "--state-dir", self._own_state_dir)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "lamina.cli", "serve", "--port", "0", *arguments],
             stdout=subprocess.PIPE,
@@ -98,15 +109,31 @@ class LaminaServer:
         return result
 
     def stop(self, signal_number: int = signal.SIGTERM, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal_number)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-                raise AssertionError(f"lamina serve did not stop within {timeout} s of signal {signal_number}")
-        return self.process.returncode
+        try:
+            if self.process.poll() is None:
+                self.process.send_signal(signal_number)
+                try:
+                    self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                    self.process.wait()
+                    raise AssertionError(f"lamina serve did not stop within {timeout} s of signal {signal_number}")
+            return self.process.returncode
+        finally:
+            if self._own_state_dir is not None:
+                shutil.rmtree(self._own_state_dir, ignore_errors=True)
+
+    def kill(self) -> None:
+        """SIGKILL to the server and every process it started, as when a machine dies."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+    def queue(self, name: str, maximum: int = 10, wait: float = 0.0) -> list[Any]:
+        """``lamina queue receive NAME`` on this server's state directory: the JSON lines."""
+        return receive_from_queue(self.state_dir, name, maximum, wait)
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +161,41 @@ def start_server() -> Iterator[Callable[..., LaminaServer]]:
 @pytest.fixture(scope="module")
 def client(server: LaminaServer):
     return server.client()
+
+
+TEMPLATE_HEADER = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+"""
+
+
+def write_template(directory: Path, text: str) -> Path:
+    """A template next to copies of the test handlers (src/) and layer (layer/)."""
+    shutil.copytree(FUNCTIONS, directory / "src", dirs_exist_ok=True)
+    shutil.copytree(LAYER, directory / "layer", dirs_exist_ok=True)
+    template = directory / "template.yaml"
+    template.write_text(TEMPLATE_HEADER + textwrap.dedent(text))
+    return template
+
+
+def receive_from_queue(state_dir: Path, name: str, maximum: int = 10, wait: float = 0.0) -> list[Any]:
+    """``lamina queue receive`` as a user runs it: the messages' bodies, one JSON document a line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lamina.cli", "queue", "receive", name, "--state-dir", str(state_dir), "--max", str(maximum),
+         "--wait", str(wait)],
+        capture_output=True, text=True, timeout=wait + 60,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def receive_at_least(state_dir: Path, name: str, count: int, timeout: float = 60) -> list[Any]:
+    """Messages off the queue until there are `count` of them (or the timeout passes)."""
+    received: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while len(received) < count and time.monotonic() < deadline:
+        received += receive_from_queue(state_dir, name, count - len(received), wait=min(10.0, max(deadline - time.monotonic(), 0.0)))
+    return received
 
 
 def zip_directory(directory: Path, replacements: dict[str, str] | None = None) -> bytes:

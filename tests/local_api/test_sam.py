@@ -4,32 +4,17 @@ a template, what is refused and why, and templates served by ``lamina serve``.""
 from __future__ import annotations
 
 import json
-import shutil
+import re
 import subprocess
 import sys
-import textwrap
+import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import FUNCTIONS, LAYER, invoke_json
+from conftest import FUNCTIONS, invoke_json, receive_at_least, write_template
 
 from lamina.local.sam import TemplateError, load_template
-
-
-HEADER = """\
-AWSTemplateFormatVersion: '2010-09-09'
-Transform: AWS::Serverless-2016-10-31
-"""
-
-
-def write_template(directory: Path, text: str) -> Path:
-    """A template next to copies of the test handlers (src/) and layer (layer/)."""
-    shutil.copytree(FUNCTIONS, directory / "src", dirs_exist_ok=True)
-    shutil.copytree(LAYER, directory / "layer", dirs_exist_ok=True)
-    template = directory / "template.yaml"
-    template.write_text(HEADER + textwrap.dedent(text))
-    return template
 
 
 def test_functions_are_read_with_their_properties(tmp_path):
@@ -228,15 +213,15 @@ def test_unsupported_features_are_ignored_with_a_warning(tmp_path):
               CodeUri: src/
               Handler: app.echo
               Runtime: python3.12
-              AutoPublishAlias: live
-              FunctionUrlConfig: {AuthType: NONE}
+              SnapStart: {ApplyOn: PublishedVersions}
+              FileSystemConfigs: [{Arn: arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-1, LocalMountPath: /mnt/efs}]
               Layers: [arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:7]
               Events:
                 Api: {Type: Api, Properties: {Path: /, Method: get}}
         """))
     warnings = "\n".join(template.warnings)
-    assert "Fn: AutoPublishAlias is ignored" in warnings
-    assert "Fn: FunctionUrlConfig is ignored" in warnings
+    assert "Fn: SnapStart is ignored" in warnings
+    assert "Fn: FileSystemConfigs is ignored" in warnings
     assert "layer arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3" in warnings
     assert template.functions["Fn"].layers == ()
 
@@ -354,8 +339,8 @@ def test_serve_reports_template_warnings_and_errors(tmp_path):
             Type: AWS::Serverless::Function
             Properties: {CodeUri: src/, Handler: app.echo, Runtime: nodejs22.x}
         """)
-    result = subprocess.run([sys.executable, "-m", "lamina.cli", "serve", "--port", "0", "--template", str(path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "lamina.cli", "serve", "--port", "0", "--template", str(path),
+                             "--state-dir", str(tmp_path / "state")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "lamina serve: Fn: Runtime 'nodejs22.x' is not supported" in result.stderr
 
@@ -370,3 +355,162 @@ def test_invoke_a_template_function_from_the_cli(served_template):
     assert json.loads(result.stdout) == {"STAGE": "cli", "PEER": "Echo"}
     assert "START RequestId:" in result.stderr and "REPORT RequestId:" in result.stderr
     assert "warning: Environment: environment variable TABLE is left unset" in result.stderr
+
+
+# -- AutoPublishAlias, FunctionUrlConfig, EventInvokeConfig, DeadLetterQueue ---------------------
+
+DEPLOYMENT = """
+    Resources:
+      Api:
+        Type: AWS::Serverless::Function
+        Properties:
+          CodeUri: src/
+          Handler: app.http_echo
+          Runtime: python3.12
+          AutoPublishAlias: live
+          VersionDescription: first release
+          FunctionUrlConfig:
+            AuthType: NONE
+            Cors: {AllowOrigins: ["*"], MaxAge: 60}
+      Worker:
+        Type: AWS::Serverless::Function
+        Properties:
+          CodeUri: src/
+          Handler: app.fails_until
+          Runtime: python3.12
+          AutoPublishAlias: live
+          DeadLetterQueue: {Type: SQS, TargetArn: !GetAtt DeadLetters.Arn}
+          EventInvokeConfig:
+            MaximumRetryAttempts: 2
+            MaximumEventAgeInSeconds: 3600
+            DestinationConfig:
+              OnSuccess: {Type: SQS, Destination: !GetAtt Results.Arn}
+              OnFailure: {Type: SNS}
+      Chained:
+        Type: AWS::Serverless::Function
+        Properties:
+          CodeUri: src/
+          Handler: app.echo
+          Runtime: python3.12
+          EventInvokeConfig:
+            DestinationConfig:
+              OnSuccess: {Type: Lambda, Destination: !GetAtt Worker.Arn}
+              OnFailure: {Type: EventBridge, Destination: !GetAtt Bus.Arn}
+      Results:
+        Type: AWS::SQS::Queue
+        Properties: {QueueName: worker-results}
+      DeadLetters:
+        Type: AWS::SQS::Queue
+      Bus:
+        Type: AWS::Events::EventBus
+        Properties: {Name: local-bus}
+    """
+
+
+def test_aliases_urls_and_async_settings_are_read_from_a_template(tmp_path):
+    template = load_template(write_template(tmp_path, DEPLOYMENT))
+    api, worker, chained = template.functions["Api"], template.functions["Worker"], template.functions["Chained"]
+    assert (api.auto_publish_alias, api.version_description, api.qualifier) == ("live", "first release", "live")
+    assert (api.function_url.auth_type, api.function_url.invoke_mode) == ("NONE", "BUFFERED")
+    assert api.function_url.cors == {"AllowOrigins": ["*"], "MaxAge": 60}
+    assert worker.dead_letter_target == "arn:aws:sqs:us-east-1:123456789012:DeadLetters"
+    settings = worker.event_invoke_config
+    assert (settings.maximum_retry_attempts, settings.maximum_event_age_seconds) == (2, 3600)
+    assert settings.on_success == "arn:aws:sqs:us-east-1:123456789012:worker-results"
+    # No Destination: the topic SAM would create, under SAM's name for it.
+    assert settings.on_failure == "arn:aws:sns:us-east-1:123456789012:WorkerEventInvokeConfigOnFailureTopic"
+    assert chained.qualifier is None
+    assert chained.event_invoke_config.on_success == "arn:aws:lambda:us-east-1:123456789012:function:Worker"
+    assert chained.event_invoke_config.on_failure == "arn:aws:events:us-east-1:123456789012:event-bus/local-bus"
+    assert template.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ("AutoPublishAlias: '42'", "AutoPublishAlias '42' is not an alias name"),
+        ("FunctionUrlConfig: {AuthType: OPEN}", "FunctionUrlConfig.AuthType must be one of NONE, AWS_IAM"),
+        ("FunctionUrlConfig: {AuthType: NONE, InvokeMode: EVENTUALLY}", "FunctionUrlConfig.InvokeMode must be one of"),
+        ("EventInvokeConfig: {MaximumRetryAttempts: 5}", "MaximumRetryAttempts 5 is outside 0-2"),
+        ("EventInvokeConfig: {DestinationConfig: {OnSuccess: {Type: S3}}}", "'Type: S3' must be one of"),
+        ("EventInvokeConfig: {DestinationConfig: {OnFailure: {Type: Lambda}}}", "Destination is required if Type is not [SQS, SNS]"),
+        ("DeadLetterQueue: {Type: Kinesis, TargetArn: arn:aws:kinesis:us-east-1:123456789012:stream/s}", "DeadLetterQueue.Type must be SQS or SNS"),
+        ("EventInvokeConfig: {DestinationConfig: {OnSuccess: {Type: SQS, Destination: !GetAtt Table.Arn}}}", "cannot be resolved locally"),
+    ],
+)
+def test_invalid_deployment_settings_are_refused_clearly(tmp_path, properties, message):
+    path = write_template(tmp_path, f"""
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: src/
+              Handler: app.echo
+              Runtime: python3.12
+              {properties}
+          Table:
+            Type: AWS::DynamoDB::Table
+        """)
+    with pytest.raises(TemplateError, match=re.escape(message)):
+        load_template(path)
+
+
+def test_serve_a_template_with_an_alias_a_function_url_and_destinations(start_server, tmp_path):
+    server = start_server("--template", str(write_template(tmp_path, DEPLOYMENT)), "--async-delay-scale", "0.01")
+    client = server.client()
+    server.wait_for_line(lambda line: line == "lamina serve: alias Api:live -> version 1")
+    url_line = server.wait_for_line(lambda line: line.startswith("lamina serve: function URL of Api:live (NONE): http://127.0.0.1:"))
+    server.wait_for_line(lambda line: line == "lamina serve: async on success of Worker:live -> queue worker-results "
+                                              "(lamina queue receive worker-results)")
+
+    # AutoPublishAlias: version 1 published at load, the alias on it.
+    assert client.get_alias(FunctionName="Api", Name="live")["FunctionVersion"] == "1"
+    assert client.get_function_configuration(FunctionName="Api", Qualifier="1")["Description"] == "first release"
+    # FunctionUrlConfig: on the alias, as SAM attaches it.
+    url = client.get_function_url_config(FunctionName="Api", Qualifier="live")
+    assert url["FunctionArn"] == "arn:aws:lambda:us-east-1:123456789012:function:Api:live"
+    assert url_line.endswith(url["FunctionUrl"]) and url["Cors"] == {"AllowOrigins": ["*"], "MaxAge": 60}
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url["FunctionUrl"] + "hello", timeout=60) as answer:
+        assert answer.status == 201 and json.loads(answer.read())["version"] == "1"
+    # EventInvokeConfig: on the alias too; DeadLetterQueue: the function's (and its versions') configuration.
+    settings = client.get_function_event_invoke_config(FunctionName="Worker", Qualifier="live")
+    assert (settings["MaximumRetryAttempts"], settings["MaximumEventAgeInSeconds"]) == (2, 3600)
+    assert settings["DestinationConfig"]["OnFailure"]["Destination"].endswith(":WorkerEventInvokeConfigOnFailureTopic")
+    assert client.get_function_configuration(FunctionName="Worker", Qualifier="live")["DeadLetterConfig"] == {
+        "TargetArn": "arn:aws:sqs:us-east-1:123456789012:DeadLetters"}
+
+    attempts = tmp_path / "attempts"
+    attempts.mkdir()
+    response = client.invoke(FunctionName="Worker", Qualifier="live", InvocationType="Event",
+                             Payload=json.dumps({"dir": str(attempts), "succeed_on": 2}).encode())
+    [record] = receive_at_least(server.state_dir, "worker-results", 1)
+    assert record["requestContext"]["requestId"] == response["ResponseMetadata"]["RequestId"]
+    assert record["requestContext"]["functionArn"] == "arn:aws:lambda:us-east-1:123456789012:function:Worker:live"
+    assert (record["requestContext"]["approximateInvokeCount"], record["responseContext"]["executedVersion"]) == (2, "1")
+
+
+def test_a_directory_function_published_at_load_keeps_its_code(start_server, tmp_path):
+    path = write_template(tmp_path, """
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties: {CodeUri: src/, Handler: app.version, Runtime: python3.12, AutoPublishAlias: live}
+        """)
+    server = start_server("--template", str(path))
+    source = tmp_path / "src" / "app.py"
+    source.write_text(source.read_text().replace('VERSION = "v1"', 'VERSION = "edited"'))
+    client = server.client()
+    assert invoke_json(client, "Fn")[1] == "edited"  # $LATEST is the directory, in place
+    response, answer = invoke_json(client, "Fn", Qualifier="live")
+    assert (response["ExecutedVersion"], answer) == ("1", "v1")  # the version is what was loaded
+
+
+def test_lamina_invoke_runs_latest_without_publishing(tmp_path):
+    path = write_template(tmp_path, DEPLOYMENT)
+    result = subprocess.run(
+        [sys.executable, "-m", "lamina.cli", "invoke", "--template", str(path), "Chained", "--event", '{"hello": 1}'],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"hello": 1}
+    assert "Version: $LATEST" in result.stderr

@@ -76,12 +76,12 @@ def test_a_signal_shuts_the_server_and_its_environments_down(start_server, signa
     assert not [pid for pid in environments if is_running(pid)]
 
 
-def test_a_busy_port_is_reported(start_server):
+def test_a_busy_port_is_reported(start_server, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "lamina.cli", "serve", "--port", str(port)],
+        result = subprocess.run([sys.executable, "-m", "lamina.cli", "serve", "--port", str(port), "--state-dir", str(tmp_path)],
                                 capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert f"lamina serve: cannot listen on 127.0.0.1:{port}" in result.stderr

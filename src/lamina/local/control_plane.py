@@ -1,6 +1,13 @@
 """The part of Lambda's control plane that boto3 and AWS CLI users script against: functions
-(create, get, list, update code and configuration, delete, reserved concurrency) and layers
-(publish, get, list, delete), with responses shaped as botocore's service model expects.
+(create, get, list, update code and configuration, delete, reserved concurrency), their
+published versions, and layers (publish, get, list, delete), with responses shaped as
+botocore's service model expects. Aliases, event invoke configurations and function URLs have
+their routes in their own modules (versions.py, event_invoke_configs.py, function_url_api.py)
+over the registry kept here.
+
+A published version is an immutable snapshot of $LATEST: its configuration, and its code —
+an uploaded zip's extracted files are never changed, so the version shares them; a directory
+used in place is copied at publish time, so later edits reach $LATEST only.
 
 Code comes as Lambda takes it, a zip (``Code={"ZipFile": ...}``, ``--zip-file fileb://...``),
 or, lamina's addition, as a directory on this machine used in place:
@@ -24,7 +31,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import web
 
@@ -34,8 +41,10 @@ from lamina.local.functions import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_SECONDS,
     REGION,
+    Alias,
     ConfigurationError,
     FunctionConfig,
+    is_version_number,
 )
 from lamina.local.invoke_api import parse_function_name, read_body
 from lamina.local.sam import Template, TemplateLayer
@@ -46,6 +55,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+LATEST = "$LATEST"
 DIRECTORY_BUCKET = "hot-reload"  # Code.S3Bucket that makes S3Key a local directory
 CREATE_FUNCTION_LIMIT = 69_905_067  # Lambda's request limit: a 50 MB zip, base64-encoded, in JSON
 MAX_LAYERS = 5
@@ -53,6 +63,9 @@ DEFAULT_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/lamina-local"
 _FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _LAYER_NAME = re.compile(r"(?:arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:)?(?P<name>[a-zA-Z0-9_-]{1,140})")
 _LAYER_VERSION_ARN = re.compile(r"arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:(?P<name>[a-zA-Z0-9_-]+):(?P<version>\d+)")
+# Called when a function (qualifier None), a version or an alias is deleted, so that what
+# hangs off it (queued events, event invoke configurations, function URLs) goes too.
+DeletionListener = Callable[[str, "str | None"], Awaitable[None]]
 
 
 def _timestamp() -> str:
@@ -122,13 +135,16 @@ class FunctionRecord:
     tags: dict[str, str] = field(default_factory=dict)
     last_modified: str = field(default_factory=_timestamp)
     revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    dead_letter_target: str | None = None  # DeadLetterConfig.TargetArn
+    published_from: str | None = None  # a version: the $LATEST RevisionId it is a snapshot of
 
-    def configuration(self) -> dict[str, Any]:
-        """A FunctionConfiguration."""
+    def configuration(self, qualifier: str | None = None) -> dict[str, Any]:
+        """A FunctionConfiguration; its FunctionArn qualified as the caller named it (a
+        version, $LATEST or an alias), else unqualified."""
         config = self.config
         described: dict[str, Any] = {
             "FunctionName": config.name,
-            "FunctionArn": config.arn,
+            "FunctionArn": config.arn + (f":{qualifier}" if qualifier else ""),
             "Runtime": config.runtime,
             "Role": self.role,
             "Handler": config.handler,
@@ -138,7 +154,7 @@ class FunctionRecord:
             "MemorySize": config.memory_mb,
             "LastModified": self.last_modified,
             "CodeSha256": self.code.sha256,
-            "Version": "$LATEST",
+            "Version": config.version,
             "TracingConfig": {"Mode": "PassThrough"},
             "RevisionId": self.revision_id,
             "State": "Active",
@@ -153,6 +169,8 @@ class FunctionRecord:
             described["Environment"] = {"Variables": dict(config.environment)}
         if self.layers:
             described["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.content.size} for layer in self.layers]
+        if self.dead_letter_target:
+            described["DeadLetterConfig"] = {"TargetArn": self.dead_letter_target}
         return described
 
 
@@ -163,15 +181,32 @@ class ControlPlane:
         self.service = service
         self.storage = storage
         self.account_concurrency = account_concurrency
-        self.functions: dict[str, FunctionRecord] = {}
+        self.functions: dict[str, FunctionRecord] = {}  # name -> $LATEST
+        self.versions: dict[str, dict[str, FunctionRecord]] = {}  # name -> published version number -> snapshot
         self.layers: dict[str, dict[int, LayerVersion]] = {}
         self._last_layer_version: dict[str, int] = {}
-        self._lock = asyncio.Lock()  # serialises changes that span an await (code extraction)
+        # Lambda never reuses a version number, even after the version or the function is deleted.
+        self._last_version: dict[str, int] = {}
+        self.deletion_listeners: list[DeletionListener] = []
+        self.creation_listeners: list[Callable[[str], None]] = []  # called with the name of each new function
+        self._lock = asyncio.Lock()  # serialises changes that span an await (code extraction, snapshots)
 
     # -- SAM templates ------------------------------------------------------------------------
 
-    def add_template(self, template: Template) -> None:
-        """Registers the template's layers (version 1 each) and functions."""
+    async def add_template(self, template: Template, auto_publish: bool = True) -> None:
+        """Registers the template's layers (version 1 each) and functions; with
+        `auto_publish`, a function's AutoPublishAlias gets a version published now."""
+        self._add_template_functions(template)
+        if not auto_publish:
+            return
+        for function in template.functions.values():
+            if function.auto_publish_alias is not None:
+                version = await self.publish_version(function.name, description=function.version_description)
+                self.service.put_alias(
+                    Alias(function.name, function.auto_publish_alias, version.config.version, revision_id=str(uuid.uuid4()))
+                )
+
+    def _add_template_functions(self, template: Template) -> None:
         published: dict[tuple[str, Path], LayerVersion] = {}
 
         def publish(layer: TemplateLayer) -> LayerVersion:
@@ -201,7 +236,7 @@ class ControlPlane:
                 code = self._local_package(function.code, f"functions/{function.name}")
             config = function.to_config(code.path, tuple(layer.content.path for layer in layers))
             config.validate()
-            self._put(FunctionRecord(config=config, code=code, layers=layers))
+            self._put(FunctionRecord(config=config, code=code, layers=layers, dead_letter_target=function.dead_letter_target))
 
     def _local_package(self, path: Path, storage_name: str) -> CodePackage:
         """A template's directory (used in place) or zip (extracted)."""
@@ -226,6 +261,8 @@ class ControlPlane:
             web.put(functions + "/{FunctionName}/code", self.update_function_code),
             web.put(functions + "/{FunctionName}/configuration", self.update_function_configuration),
             web.delete(functions + "/{FunctionName}", self.delete_function),
+            web.post(functions + "/{FunctionName}/versions", self.publish_version_route),
+            web.get(functions + "/{FunctionName}/versions", self.list_versions_by_function),
             web.put("/2017-10-31/functions/{FunctionName}/concurrency", self.put_function_concurrency),
             web.delete("/2017-10-31/functions/{FunctionName}/concurrency", self.delete_function_concurrency),
             web.get("/2019-09-30/functions/{FunctionName}/concurrency", self.get_function_concurrency),
@@ -243,7 +280,7 @@ class ControlPlane:
     # -- functions ----------------------------------------------------------------------------
 
     async def create_function(self, request: web.Request) -> web.Response:
-        body = await _json_body(request, "CreateFunction")
+        body = await json_body(request, "CreateFunction")
         name = body.get("FunctionName")
         if not isinstance(name, str):
             raise invalid_parameter("FunctionName is required")
@@ -257,8 +294,6 @@ class ControlPlane:
                 raise invalid_parameter(f"{required} is required for functions with the Zip package type")
         if "Code" not in body or not isinstance(body["Code"], dict):
             raise invalid_parameter("Code is required")
-        if body.get("Publish"):
-            logger.warning("CreateFunction %s: Publish is ignored; versions are not served yet", name)
         if name in self.functions:
             raise self._exists(name)
         layers = self._resolve_layers(body.get("Layers", []))
@@ -282,9 +317,13 @@ class ControlPlane:
                 )
             )
             record = FunctionRecord(
-                config=config, code=code, layers=layers, role=str(body.get("Role") or DEFAULT_ROLE), tags=dict(body.get("Tags") or {})
+                config=config, code=code, layers=layers, role=str(body.get("Role") or DEFAULT_ROLE), tags=dict(body.get("Tags") or {}),
+                dead_letter_target=_dead_letter_target(body),
             )
             self._put(record)
+        if body.get("Publish"):
+            version = await self.publish_version(name)
+            return web.json_response(version.configuration(version.config.version), status=201)
         return web.json_response(record.configuration(), status=201)
 
     async def list_functions(self, request: web.Request) -> web.Response:
@@ -294,16 +333,27 @@ class ControlPlane:
         start = bisect.bisect_left(names, marker) if marker else 0
         maximum = _query_integer(request, "MaxItems", 50, 1, 10000)
         page = names[start : start + maximum]
-        answer: dict[str, Any] = {"Functions": [self.functions[name].configuration() for name in page]}
+        if request.query.get("FunctionVersion") == "ALL":
+            listed = [
+                record.configuration(record.config.version)
+                for name in page
+                for record in [self.functions[name], *self.published_versions(name)]
+            ]
+        elif request.query.get("FunctionVersion") is not None:
+            raise validation_error(request.query["FunctionVersion"], "functionVersion", "Member must satisfy enum value set: [ALL]")
+        else:
+            listed = [self.functions[name].configuration() for name in page]
+        answer: dict[str, Any] = {"Functions": listed}
         if start + maximum < len(names):
             answer["NextMarker"] = names[start + maximum]
         return web.json_response(answer)
 
     async def get_function(self, request: web.Request) -> web.Response:
-        record = self._record(request)
+        record, qualifier = self._resolve(request)
+        location = f"{_base_url(request)}/lamina/code/functions/{record.config.name}"
         answer: dict[str, Any] = {
-            "Configuration": record.configuration(),
-            "Code": {"RepositoryType": "S3", "Location": f"{_base_url(request)}/lamina/code/functions/{record.config.name}"},
+            "Configuration": record.configuration(qualifier),
+            "Code": {"RepositoryType": "S3", "Location": location + (f"?Qualifier={qualifier}" if qualifier else "")},
         }
         if record.tags:
             answer["Tags"] = record.tags
@@ -312,13 +362,14 @@ class ControlPlane:
         return web.json_response(answer)
 
     async def get_function_configuration(self, request: web.Request) -> web.Response:
-        return web.json_response(self._record(request).configuration())
+        record, qualifier = self._resolve(request)
+        return web.json_response(record.configuration(qualifier))
 
     async def update_function_code(self, request: web.Request) -> web.Response:
-        body = await _json_body(request, "UpdateFunctionCode")
+        body = await json_body(request, "UpdateFunctionCode")
         record = self._record(request)
         _check_revision(record, body)
-        code_fields = {key: body[key] for key in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri") if key in body}
+        code_fields: dict[str, Any] = {key: body[key] for key in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri") if key in body}
         if not code_fields:
             raise invalid_parameter("Please provide a source for function code.")
         async with self._lock:
@@ -330,10 +381,13 @@ class ControlPlane:
                 return web.json_response(record.configuration())
             record = dataclasses.replace(record, config=config, code=code, last_modified=_timestamp(), revision_id=str(uuid.uuid4()))
             self._put(record, new_code=True)
+        if body.get("Publish"):
+            version = await self.publish_version(record.config.name)
+            return web.json_response(version.configuration(version.config.version))
         return web.json_response(record.configuration())
 
     async def update_function_configuration(self, request: web.Request) -> web.Response:
-        body = await _json_body(request, "UpdateFunctionConfiguration")
+        body = await json_body(request, "UpdateFunctionConfiguration")
         record = self._record(request)
         _check_revision(record, body)
         config = record.config
@@ -357,24 +411,40 @@ class ControlPlane:
             layers = self._resolve_layers(body["Layers"])
             changes["layers"] = tuple(layer.content.path for layer in layers)
         config = self._validated(dataclasses.replace(config, **changes))
+        dead_letter_target = _dead_letter_target(body) if "DeadLetterConfig" in body else record.dead_letter_target
         record = dataclasses.replace(
             record, config=config, layers=layers, role=str(body.get("Role") or record.role),
-            last_modified=_timestamp(), revision_id=str(uuid.uuid4()),
+            last_modified=_timestamp(), revision_id=str(uuid.uuid4()), dead_letter_target=dead_letter_target,
         )
         self._put(record)
         return web.json_response(record.configuration())
 
     async def delete_function(self, request: web.Request) -> web.Response:
-        record = self._record(request)
-        qualifier = self._qualifier(request)
-        if qualifier == "$LATEST":
+        name, qualifier = parse_function_name(request.match_info["FunctionName"], request.query.get("Qualifier"))
+        if qualifier == LATEST:
             raise invalid_parameter("$LATEST version cannot be deleted without deleting the function.")
-        del self.functions[record.config.name]
-        self.service.delete_function(record.config.name)
+        if name not in self.functions:
+            raise not_found(f"Function not found: {function_arn(name)}")
+        if qualifier is None:
+            del self.functions[name]
+            self.versions.pop(name, None)
+            self.service.delete_function(name)  # its aliases too
+            await self._deleted(name, None)
+            return web.Response(status=204)
+        if not is_version_number(qualifier):
+            raise invalid_parameter("Deletion of aliases is not supported by DeleteFunction: use DeleteAlias.")
+        if qualifier not in self.versions.get(name, {}):
+            raise not_found(f"Function not found: {function_arn(name, qualifier)}")
+        referencing = [alias.name for alias in self.service.list_aliases(name) if qualifier in alias.versions()]
+        if referencing:
+            raise conflict(f"Unable to delete version because the following aliases reference it: [{', '.join(referencing)}]")
+        del self.versions[name][qualifier]
+        self.service.delete_function(name, qualifier)
+        await self._deleted(name, qualifier)
         return web.Response(status=204)
 
     async def put_function_concurrency(self, request: web.Request) -> web.Response:
-        body = await _json_body(request, "PutFunctionConcurrency")
+        body = await json_body(request, "PutFunctionConcurrency")
         record = self._record(request)
         reserved = body.get("ReservedConcurrentExecutions")
         if not isinstance(reserved, int) or isinstance(reserved, bool) or reserved < 0:
@@ -417,7 +487,7 @@ class ControlPlane:
         )
 
     async def download_function_code(self, request: web.Request) -> web.Response:
-        record = self._record(request)
+        record, _ = self._resolve(request)
         if record.code.zip_file is not None:
             data = await asyncio.to_thread(record.code.zip_file.read_bytes)
         else:
@@ -427,7 +497,7 @@ class ControlPlane:
     # -- layers -------------------------------------------------------------------------------
 
     async def publish_layer_version(self, request: web.Request) -> web.Response:
-        body = await _json_body(request, "PublishLayerVersion")
+        body = await json_body(request, "PublishLayerVersion")
         name = _layer_name(request.match_info["LayerName"])
         content = body.get("Content")
         if not isinstance(content, dict) or not content:
@@ -490,9 +560,13 @@ class ControlPlane:
         even when the configuration reads the same (a directory updated in place)."""
         name = record.config.name
         if new_code and name in self.functions:
-            self.service.delete_function(name)  # busy environments finish their invocation first
+            self.service.delete_function(name, LATEST)  # busy environments finish their invocation first
         self.service.put_function(record.config)
+        created = name not in self.functions
         self.functions[name] = record
+        if created:
+            for listener in self.creation_listeners:
+                listener(name)
 
     def _record(self, request: web.Request) -> FunctionRecord:
         name, qualifier = parse_function_name(request.match_info["FunctionName"], request.query.get("Qualifier"))
@@ -502,9 +576,120 @@ class ControlPlane:
             raise not_found(f"Function not found: {arn}")
         return record
 
-    @staticmethod
-    def _qualifier(request: web.Request) -> str | None:
-        return parse_function_name(request.match_info["FunctionName"], request.query.get("Qualifier"))[1]
+    def _resolve(self, request: web.Request) -> tuple[FunctionRecord, str | None]:
+        """The function, version or alias a request names (GetFunction and the like): its
+        record, and the qualifier its ARN is to carry."""
+        name, qualifier = parse_function_name(request.match_info["FunctionName"], request.query.get("Qualifier"))
+        record = self.record_for(name, qualifier)
+        if record is None:
+            raise not_found(f"Function not found: {function_arn(name, qualifier)}")
+        return record, qualifier
+
+    def record_for(self, name: str, qualifier: str | None) -> FunctionRecord | None:
+        """The record of $LATEST (no qualifier, or $LATEST), of a version, or of the version
+        an alias points at; None when there is no such function, version or alias."""
+        if name not in self.functions:
+            return None
+        if qualifier is None or qualifier == LATEST:
+            return self.functions[name]
+        if not is_version_number(qualifier):
+            alias = self.service.get_alias(name, qualifier)
+            if alias is None:
+                return None
+            qualifier = alias.function_version
+            if qualifier == LATEST:
+                return self.functions[name]
+        return self.versions.get(name, {}).get(qualifier)
+
+    def published_versions(self, name: str) -> list[FunctionRecord]:
+        versions = self.versions.get(name, {})
+        return [versions[number] for number in sorted(versions, key=int)]
+
+    def dead_letter_target(self, name: str, qualifier: str | None) -> str | None:
+        """The DeadLetterConfig of what an async event was sent to, for the event queue."""
+        record = self.record_for(name, qualifier)
+        return record.dead_letter_target if record is not None else None
+
+    async def _deleted(self, name: str, qualifier: str | None) -> None:
+        for listener in self.deletion_listeners:
+            await listener(name, qualifier)
+
+    async def deleted_alias(self, name: str, alias: str) -> None:
+        """DeleteAlias: what hangs off the alias goes with it."""
+        await self._deleted(name, alias)
+
+    # -- versions -----------------------------------------------------------------------------
+
+    async def publish_version_route(self, request: web.Request) -> web.Response:
+        body = await json_body(request, "PublishVersion")
+        name, qualifier = parse_function_name(request.match_info["FunctionName"])
+        if qualifier is not None:
+            raise invalid_parameter(f"PublishVersion takes an unqualified function name, not {request.match_info['FunctionName']}")
+        description = body.get("Description")
+        if description is not None and not isinstance(description, str):
+            raise validation_error(description, "description", "Member must be a string")
+        version = await self.publish_version(
+            name, description=description, code_sha256=body.get("CodeSha256"), revision_id=body.get("RevisionId")
+        )
+        return web.json_response(version.configuration(version.config.version), status=201)
+
+    async def list_versions_by_function(self, request: web.Request) -> web.Response:
+        name, _ = parse_function_name(request.match_info["FunctionName"])
+        if name not in self.functions:
+            raise not_found(f"Function not found: {function_arn(name)}")
+        records = [self.functions[name], *self.published_versions(name)]
+        items = [record.configuration(record.config.version) for record in records]
+        return web.json_response(page(request, items, "Versions", 50, 10000))
+
+    async def publish_version(
+        self, name: str, description: str | None = None, code_sha256: str | None = None, revision_id: str | None = None
+    ) -> FunctionRecord:
+        """PublishVersion: a snapshot of $LATEST under the next version number. When $LATEST has
+        not changed since the last version was published, that version is returned instead."""
+        async with self._lock:
+            latest = self.functions.get(name)
+            if latest is None:
+                raise not_found(f"Function not found: {function_arn(name)}")
+            _check_revision(latest, {"RevisionId": revision_id})
+            in_place = latest.code.zip_file is None  # a directory, whose files may change
+            code = await asyncio.to_thread(directory_package, latest.code.path) if in_place else latest.code
+            if code_sha256 and code_sha256 != code.sha256:
+                raise invalid_parameter(
+                    f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST ({code.sha256}). "
+                    "Please try again with the CodeSHA256 in $LATEST."
+                )
+            last_number = self._last_version.get(name, 0)
+            last = self.versions.get(name, {}).get(str(last_number))
+            if last is not None and last.published_from == latest.revision_id and last.code.sha256 == code.sha256:
+                return last
+            number = str(last_number + 1)
+            if in_place:
+                snapshot = self.storage / "functions" / name / "versions" / f"{number}-{uuid.uuid4().hex[:8]}"
+                await asyncio.to_thread(shutil.copytree, latest.code.path, snapshot, symlinks=True)
+                code = dataclasses.replace(code, path=snapshot)
+            config = dataclasses.replace(
+                latest.config,
+                version=number,
+                code_dir=code.path,
+                environment=dict(latest.config.environment),
+                description=latest.config.description if description is None else description,
+            )
+            try:
+                self.service.put_function(config)
+            except ConfigurationError as error:
+                raise invalid_parameter(str(error)) from None
+            self._last_version[name] = last_number + 1
+            # Publishing changes $LATEST's RevisionId, as on Lambda.
+            latest_revision = str(uuid.uuid4())
+            version = FunctionRecord(
+                config=config, code=code, layers=latest.layers, role=latest.role, tags=latest.tags,
+                dead_letter_target=latest.dead_letter_target, published_from=latest_revision,
+            )
+            self.versions.setdefault(name, {})[number] = version
+            if self.functions.get(name) is latest:
+                self.functions[name] = dataclasses.replace(latest, revision_id=latest_revision)
+            logger.info("published %s version %s", name, number)
+            return version
 
     @staticmethod
     def _exists(name: str) -> ServiceError:
@@ -583,11 +768,43 @@ class ControlPlane:
         return sorted(self.functions)
 
 
+def function_arn(name: str, qualifier: str | None = None) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}" + (f":{qualifier}" if qualifier else "")
+
+
+def _dead_letter_target(body: dict[str, Any]) -> str | None:
+    """DeadLetterConfig.TargetArn: an SQS queue or an SNS topic; empty removes it."""
+    settings = body.get("DeadLetterConfig")
+    if settings is None:
+        return None
+    if not isinstance(settings, dict):
+        raise invalid_parameter("DeadLetterConfig must be an object")
+    target = settings.get("TargetArn") or None
+    if target is None:
+        return None
+    parts = str(target).split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] not in ("sqs", "sns") or not parts[5]:
+        raise invalid_parameter(f"The provided target ARN {target} is not an SQS queue or an SNS topic.")
+    return str(target)
+
+
+def page(request: web.Request, items: list[Any], key: str, default_size: int, maximum_size: int) -> dict[str, Any]:
+    """Marker/MaxItems paging over a list that does not change between pages much; the
+    marker is the index of the next item."""
+    marker = request.query.get("Marker")
+    start = int(marker) if marker and marker.isdigit() else 0
+    size = _query_integer(request, "MaxItems", default_size, 1, maximum_size)
+    answer: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        answer["NextMarker"] = str(start + size)
+    return answer
+
+
 def _base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-async def _json_body(request: web.Request, operation: str) -> dict[str, Any]:
+async def json_body(request: web.Request, operation: str) -> dict[str, Any]:
     raw = await read_body(request, CREATE_FUNCTION_LIMIT, operation)
     if not raw:
         return {}
@@ -707,12 +924,5 @@ def _query_integer(request: web.Request, name: str, default: int, low: int, high
 
 
 def _page(request: web.Request, items: list[dict[str, Any]], key: str, default_size: int) -> dict[str, Any]:
-    """Marker/MaxItems paging; the marker is the index of the next item."""
-    marker = request.query.get("Marker")
-    start = int(marker) if marker and marker.isdigit() else 0
-    size = _query_integer(request, "MaxItems", default_size, 1, 50)
-    answer: dict[str, Any] = {key: items[start : start + size]}
-    if start + size < len(items):
-        answer["NextMarker"] = str(start + size)
-    return answer
+    return page(request, items, key, default_size, 50)
 

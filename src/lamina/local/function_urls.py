@@ -18,12 +18,12 @@ import string
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 from urllib.parse import parse_qsl, quote
 
 from aiohttp import web
 
-from lamina.local.functions import ACCOUNT_ID, REGION, InvocationRequest, InvocationResult, Throttled
+from lamina.local.functions import ACCOUNT_ID, REGION, FunctionNotFound, InvocationRequest, InvocationResult, Throttled
 
 INVOKE_MODES = ("BUFFERED", "RESPONSE_STREAM")
 AUTH_TYPES = ("NONE", "AWS_IAM")
@@ -104,14 +104,14 @@ class StreamedInvocation:
 
     content_type: str
     chunks: AsyncIterator[bytes]
-    error: dict | None = None
+    error: dict[str, Any] | None = None
 
 
 InvokeFunction = Callable[[str, "str | None", InvocationRequest], Awaitable[InvocationResult]]
 InvokeStreaming = Callable[[str, "str | None", InvocationRequest], Awaitable[StreamedInvocation]]
 
 
-def payload_v2_event(request: web.Request, body: bytes, config: FunctionUrlConfig, request_id: str, authorizer: dict | None) -> dict:
+def payload_v2_event(request: web.Request, body: bytes, config: FunctionUrlConfig, request_id: str, authorizer: dict[str, Any] | None) -> dict[str, Any]:
     """The payload-2.0 event a function URL sends its function."""
     headers: dict[str, str] = {}
     cookies: list[str] = []
@@ -123,7 +123,7 @@ def payload_v2_event(request: web.Request, body: bytes, config: FunctionUrlConfi
         headers[lowered] = f"{headers[lowered]},{value}" if lowered in headers else value
     now = time.time()
     host = request.host
-    event: dict = {
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": request.raw_path.split("?", 1)[0],
@@ -213,7 +213,7 @@ class SignatureError(Exception):
     """A request to an AWS_IAM function URL that is not signed with the local credentials."""
 
 
-def verify_sigv4(request: web.Request, body: bytes, credentials: Credentials, region: str = REGION) -> dict:
+def verify_sigv4(request: web.Request, body: bytes, credentials: Credentials, region: str = REGION) -> dict[str, Any]:
     """Checks the request's AWS Signature Version 4 (service ``lambda``) against the local
     credentials; returns the event's ``authorizer.iam`` block. Raises SignatureError."""
     authorization = request.headers.get("Authorization", "")
@@ -278,14 +278,19 @@ def _canonical_query(query_string: str) -> str:
 
 
 def function_url_app(
-    config: FunctionUrlConfig,
+    config: FunctionUrlConfig | Callable[[], FunctionUrlConfig],
     invoke: InvokeFunction,
     invoke_streaming: InvokeStreaming | None = None,
     credentials: Credentials | None = None,
+    region: str = REGION,
 ) -> web.Application:
-    """The aiohttp application serving one function URL."""
+    """The aiohttp application serving one function URL. `config` may be a function that
+    gives the current configuration, so that UpdateFunctionUrlConfig applies to the next
+    request without restarting the server."""
+    current_config = config if callable(config) else lambda: config
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        config = current_config()
         origin = request.headers.get("Origin")
         cors = config.cors
         if request.method == "OPTIONS" and cors and origin and "Access-Control-Request-Method" in request.headers:
@@ -299,7 +304,7 @@ def function_url_app(
             if credentials is None:
                 return _json_error(403, "AccessDeniedException", "Forbidden")
             try:
-                authorizer = verify_sigv4(request, body, credentials)
+                authorizer = verify_sigv4(request, body, credentials, region)
             except SignatureError:
                 return web.json_response({"Message": "Forbidden"}, status=403, headers={"x-amzn-ErrorType": "AccessDeniedException"})
         request_id = str(uuid.uuid4())
@@ -312,6 +317,8 @@ def function_url_app(
             result = await invoke(config.function_name, config.qualifier, invocation)
         except Throttled:
             return web.json_response({"Message": "Rate Exceeded."}, status=429)
+        except FunctionNotFound:  # deleted while the request was on its way
+            return web.json_response({"Message": None}, status=404)
         if result.function_error:
             return web.Response(status=502, text="Internal Server Error", headers={"Content-Type": "text/plain", **cors_headers})
         answer = http_answer_from_result(result.payload)

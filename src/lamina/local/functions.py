@@ -92,6 +92,41 @@ class FunctionConfig:
 
 
 @dataclass(frozen=True)
+class Alias:
+    """A function alias: a name that points at a published version (or $LATEST), optionally
+    sending a share of its invocations to a second version (weighted routing)."""
+
+    function_name: str
+    name: str
+    function_version: str
+    additional_version_weights: tuple[tuple[str, float], ...] = ()  # at most one (version, weight), weight in [0, 1)
+    description: str = ""
+    revision_id: str = ""
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}:{self.name}"
+
+    def versions(self) -> tuple[str, ...]:
+        """Every version the alias may run."""
+        return (self.function_version, *(version for version, _ in self.additional_version_weights))
+
+    def choose_version(self, draw: float) -> str:
+        """The version one invocation runs, for `draw` uniform in [0, 1): Lambda's simple
+        probabilistic model, each additional version taking its weight's share."""
+        for version, weight in self.additional_version_weights:
+            if draw < weight:
+                return version
+            draw -= weight
+        return self.function_version
+
+
+def is_version_number(qualifier: str) -> bool:
+    """A published version ("1", "42"), as opposed to $LATEST or an alias."""
+    return qualifier.isascii() and qualifier.isdigit()
+
+
+@dataclass(frozen=True)
 class InvocationRequest:
     """One synchronous invocation, as the Invoke API received it."""
 

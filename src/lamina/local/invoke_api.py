@@ -1,8 +1,9 @@
 """The Invoke API (2015-03-31) as boto3 and the AWS CLI call it:
 ``POST /2015-03-31/functions/{FunctionName}/invocations[?Qualifier=]``.
 
-Synchronous (``RequestResponse``, 200), asynchronous (``Event``, 202, run in the background
-from an in-memory queue) and ``DryRun`` (204) invocations; the function's failures in the
+Synchronous (``RequestResponse``, 200), asynchronous (``Event``, 202, committed to the durable
+event queue of :mod:`lamina.local.async_invocations` before the answer) and ``DryRun`` (204)
+invocations; the function's failures in the
 body with ``X-Amz-Function-Error: Unhandled``; the service's own refusals (404, 413, 429, ...)
 in Lambda's error shape (service_errors)."""
 
@@ -15,7 +16,6 @@ import json
 import logging
 import re
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -24,6 +24,7 @@ from lamina.local.functions import ACCOUNT_ID, REGION, FunctionNotFound, Invocat
 from lamina.local.service_errors import ServiceError, invalid_parameter, not_found, too_large, validation_error
 
 if TYPE_CHECKING:
+    from lamina.local.async_invocations import AsyncInvocations
     from lamina.local.service import LocalLambda
 
 logger = logging.getLogger(__name__)
@@ -123,97 +124,10 @@ def decode_client_context(header: str | None) -> str | None:
     return text
 
 
-@dataclass(frozen=True)
-class QueuedEvent:
-    request_id: str
-    function_name: str
-    qualifier: str | None
-    request: InvocationRequest
-    accepted_at: float  # loop time
-
-
-class EventQueue:
-    """``Event`` invocations: accepted at once, then run in the background as they arrive.
-    A throttled event is retried with Lambda's backoff (1 s doubling to
-    5 min) until it is 6 h old; a function error is logged, not retried. The queue lives in
-    memory: events still queued when the server stops are lost (and counted in its log)."""
-
-    def __init__(
-        self,
-        service: LocalLambda,
-        maximum_age_seconds: float = 6 * 3600,
-        first_retry_seconds: float = 1.0,
-        longest_retry_seconds: float = 300.0,
-    ) -> None:
-        self.service = service
-        self.maximum_age_seconds = maximum_age_seconds
-        self.first_retry_seconds = first_retry_seconds
-        self.longest_retry_seconds = longest_retry_seconds
-        self._queue: asyncio.Queue[QueuedEvent] = asyncio.Queue()
-        self._running: set[asyncio.Task[None]] = set()
-        self._dispatcher: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch(), name="lamina event queue")
-
-    async def stop(self) -> None:
-        """Stops taking events from the queue and cancels the ones running."""
-        tasks = [task for task in (self._dispatcher, *self._running) if task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        lost = self._queue.qsize() + len(self._running)
-        if lost:
-            logger.warning("%d queued Event invocation(s) were not run before the shutdown", lost)
-
-    def submit(self, function_name: str, qualifier: str | None, request: InvocationRequest) -> str:
-        event = QueuedEvent(
-            request_id=request.request_id or str(uuid.uuid4()),
-            function_name=function_name,
-            qualifier=qualifier,
-            request=request,
-            accepted_at=asyncio.get_running_loop().time(),
-        )
-        self._queue.put_nowait(event)
-        return event.request_id
-
-    async def _dispatch(self) -> None:
-        while True:
-            event = await self._queue.get()
-            task = asyncio.get_running_loop().create_task(self._run(event), name=f"event {event.request_id}")
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-
-    async def _run(self, event: QueuedEvent) -> None:
-        loop = asyncio.get_running_loop()
-        delay = self.first_retry_seconds
-        while True:
-            try:
-                result = await self.service.invoke(event.function_name, event.qualifier, event.request)
-            except Throttled as throttled:
-                if loop.time() + delay - event.accepted_at > self.maximum_age_seconds:
-                    logger.warning("Event %s for %s dropped: throttled until it was too old (%s)",
-                                   event.request_id, event.function_name, throttled.reason)
-                    return
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.longest_retry_seconds)
-                continue
-            except FunctionNotFound:
-                logger.warning("Event %s dropped: function %s no longer exists", event.request_id, event.function_name)
-                return
-            except Exception:
-                logger.exception("Event %s for %s failed in the local Lambda", event.request_id, event.function_name)
-                return
-            if result.function_error:
-                logger.info("Event %s for %s: the function failed: %s", event.request_id, event.function_name,
-                            result.payload[:1000].decode(errors="replace"))
-            return
-
-
 class InvokeApi:
-    """The Invoke API's routes, on top of a LocalLambda and an EventQueue."""
+    """The Invoke API's routes, on top of a LocalLambda and its durable event queue."""
 
-    def __init__(self, service: LocalLambda, events: EventQueue) -> None:
+    def __init__(self, service: LocalLambda, events: AsyncInvocations) -> None:
         self.service = service
         self.events = events
 
@@ -259,9 +173,9 @@ class InvokeApi:
         trace_id = request.headers.get("X-Amzn-Trace-Id")
 
         if invocation_type == "Event":
-            # Lambda gives the client context to synchronous invocations only.
-            invocation = InvocationRequest(payload=payload, trace_id=trace_id, request_id=str(uuid.uuid4()))
-            request_id = self.events.submit(name, qualifier, invocation)
+            # Lambda gives the client context to synchronous invocations only. The event is on
+            # disk before the 202 goes out.
+            request_id = self.events.enqueue(name, qualifier, payload)
             return web.Response(status=202, headers={"x-amzn-RequestId": request_id})
 
         invocation = InvocationRequest(

@@ -2,7 +2,15 @@
 ``AWS::Serverless::LayerVersion`` resources, ``Globals.Function``, and the CloudFormation
 intrinsic functions whose values are known locally (parameters and their defaults, pseudo
 parameters, ``!Sub``, ``!Join``, ``!If`` and conditions, ``!FindInMap``, ``!Ref``/``!GetAtt``
-to the template's own functions and layers). A function is served under its logical id.
+to the template's own functions, layers, SQS queues, SNS topics and EventBridge buses). A
+function is served under its logical id.
+
+A function's ``AutoPublishAlias`` publishes a version when the template is loaded and points
+the alias at it; ``FunctionUrlConfig`` and ``EventInvokeConfig`` then apply to that alias (as
+SAM attaches them), else to $LATEST. ``EventInvokeConfig`` destinations of Type SQS or SNS
+without a Destination get the queue or topic SAM would create, named as SAM names it
+(``<Function>EventInvokeConfigOnSuccessQueue``, ``...OnFailureTopic``): locally, a queue that
+``lamina queue receive`` reads.
 
 What cannot be known locally (``!ImportValue``, ``!GetAtt`` of a table, SSM parameters, ...)
 is an error where the function cannot run without it (Handler, Runtime, CodeUri, ...) and a
@@ -28,18 +36,21 @@ from lamina.local.functions import (
     ConfigurationError,
     FunctionConfig,
 )
+from lamina.local.function_urls import AUTH_TYPES, INVOKE_MODES
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
+QUEUE_TYPE = "AWS::SQS::Queue"
+TOPIC_TYPE = "AWS::SNS::Topic"
+EVENT_BUS_TYPE = "AWS::Events::EventBus"
 STACK_NAME = "lamina-local"
+DESTINATION_TYPES = ("SQS", "SNS", "EventBridge", "Lambda")  # EventInvokeConfig's, as SAM accepts them
+_ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}")
 
 # Properties that change how a function is reached or retried, which lamina does not do yet:
 # the function is served without them, and the user is told.
 _IGNORED_WITH_WARNING = {
-    "AutoPublishAlias": "versions and aliases are not served yet; the function is invoked as $LATEST",
-    "FunctionUrlConfig": "function URLs are not served yet",
-    "EventInvokeConfig": "asynchronous retries and destinations are not configured yet",
-    "DeadLetterQueue": "dead-letter queues are not configured yet",
+    "DeploymentPreference": "gradual deployments are not simulated; the alias points at the new version at once",
     "FileSystemConfigs": "EFS file systems are not mounted",
     "SnapStart": "SnapStart is not simulated; the function starts on demand",
 }
@@ -73,6 +84,25 @@ class TemplateLayer:
 
 
 @dataclass(frozen=True)
+class TemplateFunctionUrl:
+    """A function's ``FunctionUrlConfig``."""
+
+    auth_type: str
+    invoke_mode: str = "BUFFERED"
+    cors: dict[str, Any] | None = None  # CreateFunctionUrlConfig's Cors, as written
+
+
+@dataclass(frozen=True)
+class TemplateEventInvokeConfig:
+    """A function's ``EventInvokeConfig``, destinations resolved to ARNs."""
+
+    maximum_retry_attempts: int | None = None
+    maximum_event_age_seconds: int | None = None
+    on_success: str | None = None
+    on_failure: str | None = None
+
+
+@dataclass(frozen=True)
 class TemplateFunction:
     """An ``AWS::Serverless::Function`` with its Globals applied and its intrinsics resolved."""
 
@@ -90,6 +120,17 @@ class TemplateFunction:
     reserved_concurrency: int | None = None
     log_format: str | None = None  # LoggingConfig.LogFormat
     log_level: str | None = None  # LoggingConfig.ApplicationLogLevel
+    auto_publish_alias: str | None = None  # AutoPublishAlias
+    version_description: str | None = None  # VersionDescription
+    dead_letter_target: str | None = None  # DeadLetterQueue.TargetArn
+    event_invoke_config: TemplateEventInvokeConfig | None = None
+    function_url: TemplateFunctionUrl | None = None
+
+    @property
+    def qualifier(self) -> str | None:
+        """Where SAM attaches the function URL and the event invoke configuration: the alias
+        when there is one, else $LATEST (None)."""
+        return self.auto_publish_alias
 
     def to_config(self, code_dir: Path, layers: tuple[Path, ...] | None = None) -> FunctionConfig:
         """The function's configuration once its code is in `code_dir` (a zip extracted, or
@@ -319,12 +360,105 @@ class _TemplateReader:
             reserved_concurrency=None if reserved is None else self._as_integer(logical_id, "ReservedConcurrentExecutions", reserved),
             log_format=None if "LogFormat" not in logging_config else str(logging_config["LogFormat"]),
             log_level=None if "ApplicationLogLevel" not in logging_config else str(logging_config["ApplicationLogLevel"]),
+            auto_publish_alias=self._auto_publish_alias(logical_id, properties),
+            version_description=self._optional_text(logical_id, properties, "VersionDescription"),
+            dead_letter_target=self._dead_letter_target(logical_id, properties),
+            event_invoke_config=self._event_invoke_config(logical_id, properties),
+            function_url=self._function_url(logical_id, properties),
         )
         try:
             function.to_config(code_dir=self.directory).validate()
         except ConfigurationError as error:
             raise TemplateError(f"{logical_id}: {error}") from None
         return function
+
+    def _optional_text(self, logical_id: str, properties: dict[str, Any], name: str) -> str | None:
+        value = self._optional(logical_id, properties, name, None)
+        if value is not None and not isinstance(value, str):
+            raise TemplateError(f"{logical_id}: {name} must be a string, not {value!r}")
+        return value
+
+    def _mapping(self, logical_id: str, properties: dict[str, Any], name: str) -> dict[str, Any] | None:
+        value = self._optional(logical_id, properties, name, None)
+        if value is not None and not isinstance(value, dict):
+            raise TemplateError(f"{logical_id}: {name} must be a mapping")
+        return value
+
+    def _auto_publish_alias(self, logical_id: str, properties: dict[str, Any]) -> str | None:
+        alias = self._optional_text(logical_id, properties, "AutoPublishAlias")
+        if alias is not None and not _ALIAS_NAME.fullmatch(alias):
+            raise TemplateError(
+                f"{logical_id}: AutoPublishAlias {alias!r} is not an alias name: letters, digits, '-' and '_', not only digits"
+            )
+        return alias
+
+    def _dead_letter_target(self, logical_id: str, properties: dict[str, Any]) -> str | None:
+        dead_letter_queue = self._mapping(logical_id, properties, "DeadLetterQueue")
+        if dead_letter_queue is None:
+            return None
+        kind, target = dead_letter_queue.get("Type"), dead_letter_queue.get("TargetArn")
+        if kind not in ("SQS", "SNS"):
+            raise TemplateError(f"{logical_id}: DeadLetterQueue.Type must be SQS or SNS, not {kind!r}")
+        if not isinstance(target, str) or not target.startswith(f"arn:aws:{kind.lower()}:"):
+            raise TemplateError(f"{logical_id}: DeadLetterQueue.TargetArn must be an {kind} ARN, not {target!r}")
+        return target
+
+    def _event_invoke_config(self, logical_id: str, properties: dict[str, Any]) -> TemplateEventInvokeConfig | None:
+        config = self._mapping(logical_id, properties, "EventInvokeConfig")
+        if config is None:
+            return None
+        retries = config.get("MaximumRetryAttempts")
+        age = config.get("MaximumEventAgeInSeconds")
+        retries = None if retries is None else self._as_integer(logical_id, "EventInvokeConfig.MaximumRetryAttempts", retries)
+        age = None if age is None else self._as_integer(logical_id, "EventInvokeConfig.MaximumEventAgeInSeconds", age)
+        if retries is not None and not 0 <= retries <= 2:
+            raise TemplateError(f"{logical_id}: EventInvokeConfig.MaximumRetryAttempts {retries} is outside 0-2")
+        if age is not None and not 60 <= age <= 21600:
+            raise TemplateError(f"{logical_id}: EventInvokeConfig.MaximumEventAgeInSeconds {age} is outside 60-21600")
+        destinations = config.get("DestinationConfig") or {}
+        if not isinstance(destinations, dict):
+            raise TemplateError(f"{logical_id}: EventInvokeConfig.DestinationConfig must be a mapping")
+        targets: dict[str, str | None] = {}
+        for outcome in ("OnSuccess", "OnFailure"):
+            destination = destinations.get(outcome)
+            if destination is None:
+                targets[outcome] = None
+                continue
+            if not isinstance(destination, dict):
+                raise TemplateError(f"{logical_id}: EventInvokeConfig.DestinationConfig.{outcome} must be a mapping")
+            kind = destination.get("Type")
+            if kind not in DESTINATION_TYPES:
+                raise TemplateError(
+                    f"{logical_id}: EventInvokeConfig.DestinationConfig.{outcome}: 'Type: {kind}' must be one of {list(DESTINATION_TYPES)}"
+                )
+            arn = destination.get("Destination")
+            if arn is None:
+                if kind not in ("SQS", "SNS"):
+                    raise TemplateError(
+                        f"{logical_id}: EventInvokeConfig.DestinationConfig.{outcome}: Destination is required if Type is not [SQS, SNS]"
+                    )
+                # The queue or topic SAM creates, under the name SAM gives it.
+                created = f"{logical_id}EventInvokeConfig{outcome}" + ("Queue" if kind == "SQS" else "Topic")
+                arn = f"arn:aws:{kind.lower()}:{REGION}:{ACCOUNT_ID}:{created}"
+            if not isinstance(arn, str) or not arn.startswith("arn:"):
+                raise TemplateError(f"{logical_id}: EventInvokeConfig.DestinationConfig.{outcome}.Destination must be an ARN, not {arn!r}")
+            targets[outcome] = arn
+        return TemplateEventInvokeConfig(retries, age, targets["OnSuccess"], targets["OnFailure"])
+
+    def _function_url(self, logical_id: str, properties: dict[str, Any]) -> TemplateFunctionUrl | None:
+        config = self._mapping(logical_id, properties, "FunctionUrlConfig")
+        if config is None:
+            return None
+        auth_type = config.get("AuthType")
+        if auth_type not in AUTH_TYPES:
+            raise TemplateError(f"{logical_id}: FunctionUrlConfig.AuthType must be one of {', '.join(AUTH_TYPES)}, not {auth_type!r}")
+        invoke_mode = config.get("InvokeMode", "BUFFERED")
+        if invoke_mode not in INVOKE_MODES:
+            raise TemplateError(f"{logical_id}: FunctionUrlConfig.InvokeMode must be one of {', '.join(INVOKE_MODES)}, not {invoke_mode!r}")
+        cors = config.get("Cors")
+        if cors is not None and not isinstance(cors, dict):
+            raise TemplateError(f"{logical_id}: FunctionUrlConfig.Cors must be a mapping")
+        return TemplateFunctionUrl(auth_type, invoke_mode, cors)
 
     def _environment(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
         environment = properties.get("Environment") or {}
@@ -547,6 +681,12 @@ class _TemplateReader:
             return name  # a function's Ref is its name, here its logical id
         if kind == LAYER_TYPE and name in self.layers:
             return self.layers[name].arn
+        if kind == QUEUE_TYPE:
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{self._resource_name(name, 'QueueName')}"
+        if kind == TOPIC_TYPE:
+            return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{self._resource_name(name, 'TopicName')}"
+        if kind == EVENT_BUS_TYPE:
+            return self._resource_name(name, "Name")
         raise _Unresolvable(f"!Ref {name} (type {kind}) has no local value")
 
     def _get_att(self, name: str, attribute: str) -> Any:
@@ -554,7 +694,28 @@ class _TemplateReader:
         kind = resource.get("Type") if isinstance(resource, dict) else None
         if kind == FUNCTION_TYPE and attribute == "Arn":
             return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+        if kind == QUEUE_TYPE and attribute in ("Arn", "QueueName", "QueueUrl"):
+            queue = self._resource_name(name, "QueueName")
+            return {
+                "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue}",
+                "QueueName": queue,
+                "QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{queue}",
+            }[attribute]
+        if kind == TOPIC_TYPE and attribute in ("TopicArn", "TopicName"):
+            topic = self._resource_name(name, "TopicName")
+            return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{topic}" if attribute == "TopicArn" else topic
+        if kind == EVENT_BUS_TYPE and attribute in ("Arn", "Name"):
+            bus = self._resource_name(name, "Name")
+            return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{bus}" if attribute == "Arn" else bus
         raise _Unresolvable(f"!GetAtt {name}.{attribute} (type {kind or 'unknown: no such resource'}) has no local value")
+
+    def _resource_name(self, logical_id: str, name_property: str) -> str:
+        """A queue's, topic's or bus's name: its name property, else its logical id (where
+        CloudFormation would make one up, the local stand-in takes the logical id)."""
+        properties = self.resources[logical_id].get("Properties") or {}
+        if name_property in properties:
+            return _scalar_text(self._resolve(properties[name_property]))
+        return logical_id
 
     def _sub(self, argument: Any) -> str:
         if isinstance(argument, list):

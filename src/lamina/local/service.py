@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import random
 import shutil
 import tempfile
 import uuid
@@ -19,6 +20,7 @@ from lamina.local.functions import (
 from lamina.local.logs import LogLine
 from lamina.local.pool import FunctionPool
 from lamina.local.settings import LocalLambdaSettings
+from lamina.local.functions import Alias, is_version_number
 
 logger = logging.getLogger(__name__)
 LATEST = "$LATEST"
@@ -40,6 +42,8 @@ class LocalLambda:
         self.settings = settings or LocalLambdaSettings()
         self._log_sink = self.settings.log_sink or _default_sink
         self._functions: dict[str, dict[str, FunctionConfig]] = {}  # name -> version -> config
+        self._aliases: dict[str, dict[str, Alias]] = {}  # name -> alias name -> alias
+        self._routing = random.Random()  # weighted aliases' draws
         self._pools: dict[tuple[str, str], FunctionPool] = {}
         self._generation = 0
         self._in_flight = 0
@@ -106,9 +110,23 @@ class LocalLambda:
         return config
 
     def get_function(self, name: str, qualifier: str | None = None) -> FunctionConfig:
-        """The configuration of ``name`` at ``qualifier`` (a version; default $LATEST)."""
+        """The configuration of ``name`` at ``qualifier``: a version (default $LATEST) or an
+        alias, which gives the version it points at (its main one, whatever its weights)."""
         name, qualifier = _split_name(name, qualifier)
-        version = self._functions.get(name, {}).get(qualifier or LATEST)
+        alias = self._alias_of(name, qualifier)
+        version = self._functions.get(name, {}).get(alias.function_version if alias else qualifier or LATEST)
+        if version is None:
+            raise FunctionNotFound(_not_found_message(name, qualifier))
+        return version
+
+    def choose_version(self, name: str, qualifier: str | None = None) -> FunctionConfig:
+        """The version one invocation of ``name`` at ``qualifier`` runs: an alias with
+        weights picks one of its two versions at random, each with its share."""
+        name, qualifier = _split_name(name, qualifier)
+        alias = self._alias_of(name, qualifier)
+        if alias is None:
+            return self.get_function(name, qualifier)
+        version = self._functions.get(name, {}).get(alias.choose_version(self._routing.random()))
         if version is None:
             raise FunctionNotFound(_not_found_message(name, qualifier))
         return version
@@ -124,6 +142,8 @@ class LocalLambda:
             self._retire((name, version))
         if not versions:
             del self._functions[name]
+        if not qualifier:
+            self._aliases.pop(name, None)
 
     def list_functions(self) -> list[FunctionConfig]:
         """Every function's $LATEST (or, lacking one, its newest version), by name."""
@@ -139,6 +159,40 @@ class LocalLambda:
             raise FunctionNotFound(_not_found_message(name, None))
         return [versions[v] for v in sorted(versions, key=_version_key)]
 
+    # ---------------------------------------------------------------------- aliases
+
+    def put_alias(self, alias: Alias) -> None:
+        """Creates or replaces an alias (CreateAlias, UpdateAlias). Raises FunctionNotFound
+        when a version it points at does not exist."""
+        versions = self._functions.get(alias.function_name, {})
+        for version in alias.versions():
+            if version not in versions:
+                raise FunctionNotFound(_not_found_message(alias.function_name, version))
+        self._aliases.setdefault(alias.function_name, {})[alias.name] = alias
+
+    def get_alias(self, function_name: str, alias_name: str) -> Alias | None:
+        return self._aliases.get(function_name, {}).get(alias_name)
+
+    def list_aliases(self, function_name: str) -> list[Alias]:
+        aliases = self._aliases.get(function_name, {})
+        return [aliases[name] for name in sorted(aliases)]
+
+    def delete_alias(self, function_name: str, alias_name: str) -> None:
+        self._aliases.get(function_name, {}).pop(alias_name, None)
+
+    def reserved_concurrency(self, name: str) -> int | None:
+        """The function's reserved concurrency, shared by all its versions and aliases."""
+        return self._reserved_concurrency(name)
+
+    def _alias_of(self, name: str, qualifier: str | None) -> Alias | None:
+        """The alias `qualifier` names; FunctionNotFound for an unknown one."""
+        if qualifier is None or qualifier == LATEST or is_version_number(qualifier):
+            return None
+        alias = self._aliases.get(name, {}).get(qualifier)
+        if alias is None:
+            raise FunctionNotFound(_not_found_message(name, qualifier))
+        return alias
+
     # ---------------------------------------------------------------------- invoke
 
     async def invoke(self, name: str, qualifier: str | None, request: InvocationRequest) -> InvocationResult:
@@ -148,7 +202,7 @@ class LocalLambda:
         if not self._started:
             raise RuntimeError("LocalLambda is not started: use 'async with LocalLambda(...)' or await start()")
         name, qualifier = _split_name(name, qualifier)
-        config = self.get_function(name, qualifier)
+        config = self.choose_version(name, qualifier)
         reserved = self._reserved_concurrency(name)
         in_flight = self._in_flight_by_function.get(name, 0)
         if reserved is not None and in_flight >= reserved:

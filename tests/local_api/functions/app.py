@@ -78,3 +78,47 @@ def logs_with_logging(event, context):
     logging.getLogger("app").debug("a debug line")
     logging.getLogger("app").warning("a warning line")
     return "logged"
+
+
+def describe(event, context):
+    """What ran: the code's VERSION, the configuration's STAGE, the version and ARN Lambda gave."""
+    return {
+        "code": VERSION,
+        "variable": os.environ.get("STAGE"),
+        "function_version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"),
+        "invoked_function_arn": context.invoked_function_arn,
+    }
+
+
+def fails_until(event, context):
+    """Fails until its `succeed_on`-th attempt at the same request, counting attempts as files
+    in event["dir"] (an async retry may run in another environment)."""
+    attempts = Path(event["dir"])
+    attempt = len(list(attempts.glob("attempt-*"))) + 1
+    (attempts / f"attempt-{attempt}").write_text(context.aws_request_id)
+    if attempt < event["succeed_on"]:
+        raise RuntimeError(f"attempt {attempt} fails")
+    return {"attempts": attempt}
+
+
+def records_to_environment_path(event, context):
+    """An async destination: appends what it receives to the file $RECORD_PATH names."""
+    with open(os.environ["RECORD_PATH"], "a") as records:
+        records.write(json.dumps(event) + "\n")
+
+
+def answers(event, context):
+    """Answers with event["answer"] (a string of event["size"] x's when given a size)."""
+    if "size" in event:
+        return "x" * event["size"]
+    return event.get("answer")
+
+
+def http_echo(event, context):
+    """A function URL handler: the request as it arrived, in an HTTP response of its own."""
+    return {
+        "statusCode": 201,
+        "headers": {"Content-Type": "application/json", "X-Method": event["requestContext"]["http"]["method"]},
+        "cookies": ["flavour=oat", "size=large"],
+        "body": json.dumps({"event": event, "version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")}),
+    }
