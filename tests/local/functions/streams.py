@@ -26,10 +26,11 @@ def gated(event, context):
 
 
 def gated_http(event, context):
-    """A function URL's response: status, headers and cookies, the first bytes, then the rest."""
+    """A function URL's response: status, headers and cookies, the first bytes, then (once the
+    file in the query string's ``go`` exists) the rest."""
     yield lamina.HttpResponse(201, {"content-type": "text/plain", "x-streamed": "yes"}, ["a=1; Path=/", "b=2"])
-    yield "first|"
-    _wait_for(event["go"])
+    yield f"first pid={os.getpid()}|"
+    _wait_for(event["queryStringParameters"]["go"])
     yield "rest"
 
 
@@ -64,3 +65,9 @@ def streams_bytes(event, context):
 def prints_and_streams(event, context):
     print("streaming now", flush=True)
     yield "done"
+
+
+def waits_then_streams(event, context):
+    """Starts its stream only once the test created event["go"]."""
+    _wait_for(event["go"])
+    yield f"late pid={os.getpid()}|"
