@@ -98,8 +98,11 @@ async def test_an_error_before_the_first_byte_is_an_ordinary_error_without_chunk
 async def test_a_runtime_that_exits_mid_stream_fails_the_invocation_and_the_next_one_works(tmp_path):
     async with local_lambda(tmp_path) as (service, _):
         function = service.put_function(streams("streams.exits_mid_stream"))
-        streamed = await start_stream(service, function)
-        chunks = await read_all(streamed)
+        go = tmp_path / "go"
+        streamed = await start_stream(service, function, {"go": str(go)})
+        chunks = [await streamed.chunks.__anext__()]
+        go.touch()
+        chunks += await read_all(streamed)
         echo = service.put_function(streams("streams.explicit", name="after-exit"))
         after = b"".join(await read_all(await start_stream(service, echo)))
     assert chunks == [b"partial|"]

@@ -97,6 +97,7 @@ class _Call:
     memory: MemoryMonitor | None = None
     answer: _Answer | None = None
     stream: ResponseStream | None = None  # the caller takes a streamed response as it comes
+    on_finished: Callable[[], None] | None = None  # called once, at the invocation's end
 
 
 class _Answer:
@@ -345,7 +346,7 @@ class ExecutionEnvironment:
                 await self._wait_for_change()
             call = _Call(
                 request_id, request, invoked_arn, request.trace_id or make_trace_id(), self._loop.create_future(),
-                stream=stream,
+                stream=stream, on_finished=on_finished,
             )
             self._call = call
             try:
@@ -357,13 +358,6 @@ class ExecutionEnvironment:
             if on_finished is not None:
                 on_finished()
             raise
-
-        def finished(_: object) -> None:
-            self.last_used = self._loop.time()
-            if on_finished is not None:
-                on_finished()
-
-        call.future.add_done_callback(finished)
         return call
 
     async def _relay(self, call: _Call, invocation: StreamedInvocation) -> AsyncIterator[bytes]:
@@ -625,10 +619,16 @@ class ExecutionEnvironment:
         self.telemetry.emit("platform.report", dict(status, metrics=metrics, tracing=tracing))
         result = self._result(call, action, duration_ms, max_memory_mb, init_ms)
         self._call = None
+        self.last_used = self._loop.time()
         if not call.future.done():
             call.future.set_result(result)
         if call.stream is not None:
             call.stream.close()
+        if call.on_finished is not None:
+            # Now, not at the future's callbacks: a caller that abandoned a stream may invoke
+            # again at once, and must find the environment (and its concurrency) free.
+            on_finished, call.on_finished = call.on_finished, None
+            on_finished()
 
     def _do_EnvironmentReset(self, action: EnvironmentReset) -> None:
         self._forget_processes()

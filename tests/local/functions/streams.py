@@ -52,7 +52,9 @@ def fails_before_first_chunk(event, context):
 
 
 def exits_mid_stream(event, context):
+    """The runtime process exits once the test, having the first chunk, created event["go"]."""
     yield "partial|"
+    _wait_for(event["go"])
     os._exit(3)
 
 
