@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from pathlib import Path
 from typing import AsyncIterator
 
 import aiohttp
-from aiohttp.test_utils import TestServer
+from aiohttp import web
 
 from lamina.local.function_urls import FunctionUrlConfig, function_url_app
 from lamina.local.functions import FunctionConfig
@@ -27,12 +28,17 @@ async def streaming_url(tmp_path: Path, function: FunctionConfig, **settings: ob
     async with local_lambda(tmp_path, **settings) as (service, logs):
         service.put_function(function)
         config = FunctionUrlConfig(function.name, invoke_mode="RESPONSE_STREAM")
-        server = TestServer(function_url_app(config, service.invoke, invoke_streaming=service.invoke_stream), host="127.0.0.1")
-        await server.start_server()
+        # aiohttp's defaults, as lamina serve runs it: a handler is not cancelled when its
+        # client goes away (aiohttp's TestServer would cancel it).
+        runner = web.AppRunner(function_url_app(config, service.invoke, invoke_streaming=service.invoke_stream))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
         try:
-            yield str(server.make_url("")).rstrip("/"), logs
+            yield f"http://127.0.0.1:{port}", logs
         finally:
-            await server.close()
+            await runner.cleanup()
 
 
 def streams(handler: str, **options: object) -> FunctionConfig:
@@ -79,7 +85,7 @@ async def test_a_buffered_function_behind_a_streaming_url_is_relayed_as_it_answe
     assert event["rawPath"] == "/echo" and json.loads(event["body"]) == {"a": 1}
 
 
-async def test_a_client_gone_mid_stream_resets_the_environment_and_the_next_request_works(tmp_path):
+async def test_a_client_gone_mid_stream_resets_the_environment_and_the_next_request_works(tmp_path, caplog):
     go = tmp_path / "go"
     async with streaming_url(tmp_path, streams("streams.gated_http"), concurrency=1) as (url, logs):
         async with aiohttp.ClientSession() as session:
@@ -93,3 +99,4 @@ async def test_a_client_gone_mid_stream_resets_the_environment_and_the_next_requ
             async with session.get(url + "/", params={"go": str(go)}) as response:
                 body = await response.read()
     assert body.endswith(b"|rest") and pid_in(body) != pid
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []

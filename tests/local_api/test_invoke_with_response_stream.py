@@ -152,6 +152,7 @@ def test_a_client_that_disconnects_mid_stream_resets_the_environment(server, tmp
     again = list(stream(client, name, {"go": str(go)})["EventStream"])
     assert again[-1] == {"InvokeComplete": {}}
     assert int(again[0]["PayloadChunk"]["Payload"].split(b"pid=")[1].rstrip(b"|")) != pid
+    assert not any("Traceback" in line for line in server.errors), "\n".join(server.errors)
 
 
 def test_a_stream_over_the_limit_is_cut_with_response_size_too_large(client):

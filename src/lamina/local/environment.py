@@ -66,11 +66,6 @@ SHUTDOWN_TELEMETRY_FLUSH_SECONDS = 0.5
 CLIENT_DISCONNECTED = FunctionError("Client.Disconnected", "The caller disconnected before the response stream ended")
 
 
-async def _no_chunks() -> AsyncIterator[bytes]:
-    return
-    yield  # an async generator that yields nothing
-
-
 async def _one_chunk(payload: bytes) -> AsyncIterator[bytes]:
     if payload:
         yield payload
@@ -324,11 +319,11 @@ class ExecutionEnvironment:
             self._abandon(call)
             raise
         if stream.started.done() and not stream.started.cancelled():
-            invocation = StreamedInvocation(
-                stream.started.result(), _no_chunks(), request_id=request_id, executed_version=self.config.version
+            streamed = StreamedInvocation(
+                stream.started.result(), self._relay(call, lambda result: streamed.finish(result)),
+                request_id=request_id, executed_version=self.config.version,
             )
-            invocation.chunks = self._relay(call, invocation)
-            return invocation
+            return streamed
         result = call.future.result()
         invocation = StreamedInvocation(
             result.content_type, _one_chunk(b"" if result.function_error else result.payload),
@@ -360,15 +355,16 @@ class ExecutionEnvironment:
             raise
         return call
 
-    async def _relay(self, call: _Call, invocation: StreamedInvocation) -> AsyncIterator[bytes]:
-        """The chunks of ``call``'s stream as they arrive; then the outcome (after REPORT)."""
+    async def _relay(self, call: _Call, finish: Callable[[InvocationResult], None]) -> AsyncIterator[bytes]:
+        """The chunks of ``call``'s stream as they arrive; then ``finish`` gets the outcome
+        (after REPORT). Closed before its end: the invocation is abandoned."""
         stream = call.stream
         assert stream is not None
         complete = False
         try:
             while (chunk := await stream.get()) is not None:
                 yield chunk
-            invocation.finish(await asyncio.shield(call.future))
+            finish(await asyncio.shield(call.future))
             complete = True
         finally:
             if not complete:

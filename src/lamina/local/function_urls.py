@@ -335,14 +335,20 @@ async def _read_body(request: web.Request) -> bytes | None:
 async def _stream(request: web.Request, invocation: StreamedInvocation, cors_headers: dict[str, str]) -> web.StreamResponse:
     """Relays a RESPONSE_STREAM invocation chunk by chunk. With the HTTP integration prelude,
     its status, headers and cookies become the response's; the body follows as it arrives.
-    A client that goes away abandons the invocation."""
+    A client that goes away abandons the invocation (its environment is reset)."""
+    started: list[web.StreamResponse] = []
     try:
-        return await _relay(request, invocation, cors_headers)
+        await _relay(request, invocation, cors_headers, started)
+    except ConnectionError:
+        pass  # the client went away: nobody is left to answer
     finally:
         await invocation.aclose()
+    return started[0] if started else web.Response(status=499)
 
 
-async def _relay(request: web.Request, invocation: StreamedInvocation, cors_headers: dict[str, str]) -> web.StreamResponse:
+async def _relay(
+    request: web.Request, invocation: StreamedInvocation, cors_headers: dict[str, str], started: list[web.StreamResponse]
+) -> None:
     chunks = chunks_while_connected(invocation.chunks, request).__aiter__()
     status, headers, pending = 200, [("Content-Type", invocation.content_type)], b""
     if invocation.content_type == HTTP_INTEGRATION_CONTENT_TYPE:
@@ -359,13 +365,13 @@ async def _relay(request: web.Request, invocation: StreamedInvocation, cors_head
         response.headers.add(name, value)
     response.headers.update(cors_headers)
     response.enable_chunked_encoding()
+    started.append(response)
     await response.prepare(request)
     if pending:
         await response.write(pending)
     async for chunk in chunks:
         await response.write(chunk)
     await response.write_eof()
-    return response
 
 
 def _json_error(status: int, error_type: str, message: str) -> web.Response:

@@ -362,12 +362,15 @@ async def _relay_event_stream(request: web.Request, streamed: StreamedInvocation
     )
     response.enable_chunked_encoding()  # one HTTP chunk per message: clients decode as they come
     await response.prepare(request)
-    async for chunk in chunks_while_connected(streamed.chunks, request):
-        for message in eventstream.payload_chunks(chunk):
-            await response.write(message)
-    assert streamed.result is not None  # set when the chunks end
-    await response.write(invoke_complete_event(streamed.result, streamed.error, tail_log))
-    await response.write_eof()
+    try:
+        async for chunk in chunks_while_connected(streamed.chunks, request):
+            for message in eventstream.payload_chunks(chunk):
+                await response.write(message)
+        assert streamed.result is not None  # set when the chunks end
+        await response.write(invoke_complete_event(streamed.result, streamed.error, tail_log))
+        await response.write_eof()
+    except ConnectionError:
+        logger.info("%s: the client disconnected mid-stream; the invocation is abandoned", streamed.request_id)
     return response
 
 
