@@ -131,3 +131,33 @@ def test_a_handler_or_a_template_is_required():
     result = invoke()
     assert result.returncode == 2
     assert "give the handler" in result.stderr
+
+
+STREAMS = ROOT / "tests" / "local" / "functions"
+
+
+def test_invoke_prints_a_streaming_handler_s_output_as_it_arrives(tmp_path):
+    """The handler waits for a file after its first chunk; the test creates it only once that
+    chunk is on lamina invoke's stdout (a buffered output would never show it)."""
+    go = tmp_path / "go"
+    process = subprocess.Popen(
+        ["lamina", "invoke", "streams.gated", "--root", str(STREAMS), "--timeout", "60",
+         "--event", json.dumps({"go": str(go)})],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    first = b""
+    while not first.endswith(b"|"):
+        first += process.stdout.read(1)
+    go.touch()
+    rest, log = process.communicate(timeout=60)
+    assert process.returncode == 0, log.decode()
+    assert first.startswith(b"first pid=") and rest == b"second|third\n"
+    assert b"REPORT RequestId:" in log
+
+
+def test_invoke_prints_a_mid_stream_error_after_the_output_and_fails():
+    result = invoke("streams.fails_mid_stream", "--root", str(STREAMS))
+    assert result.returncode == 1
+    output, error = result.stdout.split("\n", 1)
+    assert output == "partial|"
+    assert json.loads(error)["errorMessage"] == "broke mid-stream"

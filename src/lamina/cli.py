@@ -191,8 +191,22 @@ async def _invoke_once(arguments: argparse.Namespace, event: bytes, environment:
             service.put_function(config)
         except ConfigurationError as error:
             raise UsageError(str(error)) from None
-        result = await service.invoke(config.name, None, InvocationRequest(payload=event))
-    sys.stdout.buffer.write(result.payload + b"\n")
+        # Printed as it comes: a streaming handler's output as it sends it.
+        streamed = await service.invoke_stream(config.name, None, InvocationRequest(payload=event))
+        printed = False
+        try:
+            async for chunk in streamed.chunks:
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+                printed = True
+        finally:
+            await streamed.aclose()
+    result = streamed.result
+    assert result is not None  # set when the chunks end
+    if result.function_error:
+        # A failure after streamed output goes on a line of its own.
+        sys.stdout.buffer.write((b"\n" if printed else b"") + result.payload)
+    sys.stdout.buffer.write(b"\n")
     sys.stdout.flush()
     return 1 if result.function_error else 0
 

@@ -8,8 +8,9 @@ from lamina.local import lifecycle as lc
 from lamina.local.lifecycle import (
     RUNTIME, DeliverInvocation, EnvironmentReset, EnvironmentStopped, ExitErrorReported, ExtensionNext,
     ExtensionRegistered, FunctionError, InitErrorReported, InitFinished, InitStarted, InvokeFinished, InvokeRequested,
-    InvokeStarted, Lifecycle, LifecycleError, ProcessExited, ProcessFailedToStart, RuntimeAnswered, RuntimeNext,
-    SendExtensionEvent, ShutdownRequested, SignalProcesses, StartExtensions, StartRuntime, State, Tick,
+    InvokeStarted, Lifecycle, LifecycleError, ProcessExited, ProcessFailedToStart, ResponseStreamAborted,
+    ResponseStreamStarted, RuntimeAnswered, RuntimeNext, SendExtensionEvent, ShutdownRequested, SignalProcesses,
+    StartExtensions, StartRuntime, State, Tick,
 )
 
 
@@ -335,6 +336,113 @@ def test_refused_invoke_when_busy():
     machine.handle(InvokeRequested("r1", 10.0))
     with pytest.raises(LifecycleError):
         machine.handle(InvokeRequested("r2", 10.1))
+
+
+# -- response streaming ---------------------------------------------------------------------
+
+
+def streaming(now: float = 10.0) -> Lifecycle:
+    """A warm lifecycle whose invocation "r1" (deadline now + 3) started a streamed response."""
+    machine = warm()
+    machine.handle(InvokeRequested("r1", now))
+    assert machine.handle(ResponseStreamStarted("r1", now + 0.1)) == []
+    assert machine.state is State.STREAMING and machine.next_deadline == now + 3
+    return machine
+
+
+def test_a_streamed_response_keeps_the_invocation_running_until_its_body_ends():
+    machine = streaming()
+    assert machine.handle(Tick(11.0)) == []  # nothing due yet
+    assert machine.handle(RuntimeAnswered("r1", None, 10.8, streamed=True)) == []
+    assert machine.state is State.FINISHING
+    finished = only(machine.handle(RuntimeNext(10.9)), InvokeFinished)
+    assert (finished.status, finished.failure) == ("success", None)
+    assert finished.duration == pytest.approx(0.9) and finished.runtime_duration == pytest.approx(0.8)
+    assert machine.state is State.IDLE
+
+
+def test_error_trailers_make_the_stream_the_function_s_error():
+    machine = streaming()
+    machine.handle(RuntimeAnswered("r1", "RuntimeError", 10.5, streamed=True))
+    finished = only(machine.handle(RuntimeNext(10.6)), InvokeFinished)
+    assert (finished.status, finished.error_type, finished.failure) == ("error", "RuntimeError", None)
+
+
+def test_while_streaming_error_and_a_second_response_are_refused_403():
+    machine = streaming()
+    for check in (lambda: machine.check_answer("r1", error=True), lambda: machine.check_answer("r1")):
+        with pytest.raises(LifecycleError) as refused:
+            check()
+        assert refused.value.status == 403 and "InvocationResponseStreaming" in refused.value.message
+    with pytest.raises(LifecycleError):
+        machine.handle(RuntimeAnswered("r1", "Custom", 10.2))  # an /error, not the stream's end
+    with pytest.raises(LifecycleError):
+        machine.handle(ResponseStreamStarted("r1", 10.2))
+    with pytest.raises(LifecycleError):
+        machine.handle(RuntimeNext(10.2))
+    assert machine.state is State.STREAMING
+
+
+def test_a_stream_cannot_start_before_the_invocation_or_end_without_starting():
+    machine = warm()
+    with pytest.raises(LifecycleError) as refused:
+        machine.handle(ResponseStreamStarted("r1", 5.0))
+    assert refused.value.status == 400
+    machine.handle(InvokeRequested("r1", 10.0))
+    with pytest.raises(LifecycleError):
+        machine.handle(RuntimeAnswered("r1", None, 10.1, streamed=True))
+    with pytest.raises(LifecycleError):
+        machine.handle(ResponseStreamAborted("r1", FunctionError("Client.Disconnected"), 10.1))
+    assert machine.state is State.INVOKING
+
+
+def test_a_timeout_mid_stream_resets_and_the_late_end_of_the_stream_is_stale():
+    machine = streaming()
+    actions = machine.handle(Tick(13.0))
+    finished = only(actions, InvokeFinished)
+    assert (finished.status, finished.error_type) == ("timeout", "Sandbox.Timedout")
+    assert finished.failure == FunctionError("Sandbox.Timedout", "Task timed out after 3.00 seconds")
+    assert SignalProcesses((RUNTIME,), "SIGKILL") in actions and machine.state is State.RESETTING
+    with pytest.raises(LifecycleError) as refused:
+        machine.handle(RuntimeAnswered("r1", None, 13.1, streamed=True))
+    assert refused.value.status == 400
+
+
+def test_an_aborted_stream_fails_the_invocation_and_resets_the_environment():
+    machine = streaming()
+    failure = FunctionError("Function.ResponseSizeTooLarge", "too large")
+    actions = machine.handle(ResponseStreamAborted("r1", failure, 10.5))
+    finished = only(actions, InvokeFinished)
+    assert (finished.status, finished.error_type, finished.failure) == ("failure", "Function.ResponseSizeTooLarge", failure)
+    assert SignalProcesses((RUNTIME,), "SIGKILL") in actions and machine.state is State.RESETTING
+    assert kinds(machine.handle(ProcessExited(RUNTIME, "signal: killed", 10.6))) == ["EnvironmentReset"]
+    assert machine.state is State.UNINITIALIZED
+    assert machine.handle(InvokeRequested("r2", 11.0)) == [InitStarted("invoke"), StartRuntime()]  # suppressed init
+
+
+def test_a_runtime_crash_mid_stream_is_a_runtime_exit_error():
+    machine = streaming()
+    finished = only(machine.handle(ProcessExited(RUNTIME, "exit status 3", 10.4)), InvokeFinished)
+    assert finished.failure == FunctionError("Runtime.ExitError", "Runtime exited with error: exit status 3")
+    assert machine.state is State.UNINITIALIZED
+
+
+def test_a_shutdown_mid_stream_fails_the_invocation():
+    machine = streaming()
+    finished = only(machine.handle(ShutdownRequested(10.4)), InvokeFinished)
+    assert finished.failure is not None and finished.failure.error_type == "Sandbox.Shutdown"
+
+
+def test_extensions_keep_working_while_the_runtime_streams():
+    machine = Lifecycle(external_extensions=("ext",), invoke_timeout=3.0)
+    machine.handle(InvokeRequested("r1", 0.0))
+    machine.handle(ExtensionRegistered("e1", "ext", ("INVOKE",), 0.1))
+    machine.handle(ExtensionNext("e1", 0.2))
+    machine.handle(RuntimeNext(0.3))
+    machine.handle(ResponseStreamStarted("r1", 0.4))
+    assert machine.handle(ExtensionNext("e1", 0.5)) == [] and machine.state is State.STREAMING
+    machine.handle(RuntimeAnswered("r1", None, 0.6, streamed=True))
+    assert only(machine.handle(RuntimeNext(0.7)), InvokeFinished).status == "success"
 
 
 def test_transition_table_has_one_target_per_state_event_and_guard():

@@ -6,6 +6,11 @@ This is the shell around :class:`~lamina.local.lifecycle.Lifecycle`: it turns HT
 process exits and timers into lifecycle events, and carries out the actions that come back
 (start a process, answer a ``next``, send a signal, write START/END/REPORT, emit telemetry).
 Everything runs on the service's event loop; nothing here decides *what* happens next.
+
+A streamed ``/response`` goes to the invocation's caller chunk by chunk through a
+:class:`~lamina.local.response_streams.ResponseStream` when the caller asked for a stream
+(:meth:`ExecutionEnvironment.invoke_streaming`); a caller of :meth:`ExecutionEnvironment.invoke`
+gets it gathered, as Invoke does on Lambda.
 """
 
 from __future__ import annotations
@@ -22,19 +27,22 @@ from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, AsyncIterator, Callable, Generic, TypeVar
 
 from aiohttp import web
 
 from lamina.local import extensions_api, logs_api, runtime_api, telemetry_api
-from lamina.local.errors import MAX_RESPONSE_BYTES, function_error_body, response_too_large
+from lamina.local.errors import (
+    MAX_RESPONSE_BYTES, function_error_body, response_stream_too_large, response_too_large,
+)
 from lamina.local.filesystem import FunctionFiles, bootstrap_candidates, find_bootstrap
-from lamina.local.functions import ACCOUNT_ID, FunctionConfig, InvocationRequest, InvocationResult
+from lamina.local.functions import ACCOUNT_ID, FunctionConfig, InvocationRequest, InvocationResult, StreamedInvocation
 from lamina.local.lifecycle import (
     RUNTIME, Action, DeliverInvocation, EnvironmentReset, EnvironmentStopped, Event, ExitErrorReported,
     ExtensionNext, ExtensionRegistered, FunctionError, InitErrorReported, InitFinished, InitStarted, InvokeFinished,
-    InvokeRequested, InvokeStarted, Lifecycle, LifecycleError, ProcessExited, ProcessFailedToStart, RuntimeAnswered,
-    RuntimeNext, SendExtensionEvent, ShutdownRequested, SignalProcesses, StartExtensions, StartRuntime, State, Tick,
+    InvokeRequested, InvokeStarted, Lifecycle, LifecycleError, ProcessExited, ProcessFailedToStart,
+    ResponseStreamAborted, ResponseStreamStarted, RuntimeAnswered, RuntimeNext, SendExtensionEvent, ShutdownRequested,
+    SignalProcesses, StartExtensions, StartRuntime, State, Tick,
 )
 from lamina.local.logs import (
     LineSplitter, LogLine, TailBuffer, TelemetryFrameDecoder, billed_duration_ms, end_line, init_report_line,
@@ -42,8 +50,10 @@ from lamina.local.logs import (
 )
 from lamina.local.memory import MemoryMonitor, peak_kb, process_tree, to_mb
 from lamina.local.processes import EnvironmentProcess, describe_start_error
+from lamina.local.response_streams import ResponseStream
 from lamina.local.settings import LocalLambdaSettings
 from lamina.local.telemetry_api import TelemetryHub
+from lamina.local.trailers import TrailerRegistry
 from lamina.local.variables import function_environment, is_python, log_stream_name, runtime_version
 
 logger = logging.getLogger(__name__)
@@ -51,6 +61,14 @@ logger = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 2 << 20
 STOP_WAIT_SECONDS = 10.0  # after SIGKILL a process is gone in milliseconds; this is a safety net
 SHUTDOWN_TELEMETRY_FLUSH_SECONDS = 0.5
+# A streamed invocation abandoned by its caller (it disconnected mid-stream): what its REPORT
+# says; the caller is gone and gets nothing.
+CLIENT_DISCONNECTED = FunctionError("Client.Disconnected", "The caller disconnected before the response stream ended")
+
+
+async def _one_chunk(payload: bytes) -> AsyncIterator[bytes]:
+    if payload:
+        yield payload
 
 
 def make_trace_id(now: float | None = None) -> str:
@@ -73,36 +91,82 @@ class _Call:
     deadline_ms: int = 0
     memory: MemoryMonitor | None = None
     answer: _Answer | None = None
+    stream: ResponseStream | None = None  # the caller takes a streamed response as it comes
+    on_finished: Callable[[], None] | None = None  # called once, at the invocation's end
 
 
 class _Answer:
-    """The body of a ``/response`` or ``/error``, as it arrives (runtime_api.AnswerWriter)."""
+    """The body of a ``/response`` or ``/error``, as it arrives (runtime_api.AnswerWriter).
 
-    def __init__(self, environment: ExecutionEnvironment, call: _Call, error_type: str | None, content_type: str) -> None:
+    A streamed response goes to the caller's stream as it arrives, or, for a caller that wants
+    the whole response, is gathered up to the buffered limit (past it, the invocation fails
+    with Function.ResponseSizeTooLarge, as a buffered response would)."""
+
+    def __init__(
+        self, environment: ExecutionEnvironment, call: _Call, error_type: str | None, content_type: str, streamed: bool
+    ) -> None:
         self._environment = environment
         self.call = call
         self.error_type = error_type
         self.content_type = content_type
+        self.streamed = streamed
         self.chunks: list[bytes] = []
         self.size = 0
         self.failure: FunctionError | None = None
+        self.error_body: bytes | None = None  # a streamed response's error trailer, decoded
+        self._cut = False
 
-    def write(self, chunk: bytes) -> None:
-        self.chunks.append(chunk)
+    async def write(self, chunk: bytes) -> bool:
+        if self._cut:
+            return False
         self.size += len(chunk)
+        if not self.streamed:
+            self.chunks.append(chunk)
+            return True
+        limit = self._environment.settings.max_response_stream_bytes
+        stream = self.call.stream
+        if self.size > limit:
+            return self._cut_stream(response_stream_too_large(limit))
+        if stream is None:
+            if self.size <= MAX_RESPONSE_BYTES:
+                self.chunks.append(chunk)
+            return True
+        if stream.detached or not await stream.put(chunk):
+            return self._cut_stream(CLIENT_DISCONNECTED if stream.detached else None)
+        return True
 
-    def finish(self) -> None:
-        self._commit(self.error_type)
+    def finish(self, error_type: str | None = None, error_body: bytes | None = None) -> None:
+        if not self.streamed:
+            self._commit(self.error_type)
+            return
+        if error_type is not None:
+            self.error_type, self.error_body, self.chunks = error_type, error_body, []
+        elif self.call.stream is None and self.size > MAX_RESPONSE_BYTES:
+            self.chunks, self.failure = [], response_too_large(self.size)
+            error_type = self.failure.error_type
+        self._commit(error_type)
+        if self.call.stream is not None:
+            self.call.stream.close()  # every chunk is in: the caller gets the end
 
     def finish_too_large(self, size: int) -> None:
         self.chunks, self.size = [], size
         self.failure = response_too_large(size)
         self._commit(self.failure.error_type)
 
+    def _cut_stream(self, failure: FunctionError | None) -> bool:
+        """Stops taking the stream; ``failure`` (None: the invocation already ended) ends the
+        invocation and resets the environment, since the runtime is still writing."""
+        self._cut = True
+        if failure is not None:
+            self._environment.abort_stream(self.call, failure)
+        return False
+
     def _commit(self, error_type: str | None) -> None:
         previous, self.call.answer = self.call.answer, self
         try:
-            self._environment.dispatch(RuntimeAnswered(self.call.request_id, error_type, self._environment.now()))
+            self._environment.dispatch(
+                RuntimeAnswered(self.call.request_id, error_type, self._environment.now(), streamed=self.streamed)
+            )
         except LifecycleError:
             self.call.answer = previous
             raise
@@ -185,6 +249,8 @@ class ExecutionEnvironment:
         self._splitters: dict[str, LineSplitter] = {}
         self._telemetry_decoder = TelemetryFrameDecoder()
         self._runtime_version = runtime_version(config, settings.region)
+        self._trailers = TrailerRegistry(MAX_HEADER_BYTES)
+        self._server: asyncio.AbstractServer | None = None
 
     # ------------------------------------------------------------------------ lifecycle
 
@@ -197,7 +263,7 @@ class ExecutionEnvironment:
             client_max_size=MAX_RESPONSE_BYTES + MAX_HEADER_BYTES,
             handler_args={"max_field_size": MAX_HEADER_BYTES, "max_line_size": MAX_HEADER_BYTES},
         )
-        runtime_api.add_routes(app, self)
+        runtime_api.add_routes(app, self, self._trailers)
         extensions_api.add_routes(app, self)
         telemetry_api.add_routes(app, self)
         logs_api.add_routes(app, self)
@@ -206,7 +272,11 @@ class ExecutionEnvironment:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))
-        await web.SockSite(self._runner, listener).start()
+        server = self._runner.server
+        assert server is not None
+        # aiohttp's low-level server, each connection behind a trailer tap (aiohttp drops
+        # request trailers, which carry a streamed response's error).
+        self._server = await self._loop.create_server(self._trailers.protocol_factory(server), sock=listener)
         self.address = f"127.0.0.1:{listener.getsockname()[1]}"
         self.last_used = self._loop.time()
 
@@ -224,23 +294,97 @@ class ExecutionEnvironment:
     def epoch_ms(self, monotonic: float) -> int:
         return int((time.time() + (monotonic - self._loop.time())) * 1000)
 
-    async def invoke(self, request_id: str, request: InvocationRequest, invoked_arn: str) -> InvocationResult:
-        """Runs one invocation here (init first when needed) and returns its outcome."""
-        while self.lifecycle.state is State.RESETTING:  # a reset finishing: reuse the environment
-            await self._wait_for_change()
-        call = _Call(
-            request_id, request, invoked_arn, request.trace_id or make_trace_id(), self._loop.create_future()
-        )
-        self._call = call
+    async def invoke(
+        self, request_id: str, request: InvocationRequest, invoked_arn: str, on_finished: Callable[[], None] | None = None
+    ) -> InvocationResult:
+        """Runs one invocation here (init first when needed) and returns its outcome; a
+        streamed response comes gathered. ``on_finished`` is called once, when the environment
+        is done with the invocation (also when it refused it, or its caller was cancelled)."""
+        call = await self._begin(request_id, request, invoked_arn, None, on_finished)
+        return await asyncio.shield(call.future)
+
+    async def invoke_streaming(
+        self, request_id: str, request: InvocationRequest, invoked_arn: str, on_finished: Callable[[], None] | None = None
+    ) -> StreamedInvocation:
+        """Runs one invocation here and returns as soon as its response starts: when the
+        runtime starts a streamed ``/response`` (its chunks then come as they arrive), or when
+        the invocation ended without one (a buffered response, an error, a crash).
+        ``on_finished`` as for :meth:`invoke`: the invocation may outlive this call."""
+        stream = ResponseStream()
+        call = await self._begin(request_id, request, invoked_arn, stream, on_finished)
         try:
-            self.dispatch(InvokeRequested(request_id, self.now()))
-        except LifecycleError:
-            self._call = None
+            waiting: set[asyncio.Future[Any]] = {stream.started, call.future}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            self._abandon(call)
             raise
+        if stream.started.done() and not stream.started.cancelled():
+            streamed = StreamedInvocation(
+                stream.started.result(), self._relay(call, lambda result: streamed.finish(result)),
+                request_id=request_id, executed_version=self.config.version,
+            )
+            return streamed
+        result = call.future.result()
+        invocation = StreamedInvocation(
+            result.content_type, _one_chunk(b"" if result.function_error else result.payload),
+            request_id=request_id, executed_version=self.config.version,
+        )
+        invocation.finish(result)
+        return invocation
+
+    async def _begin(
+        self, request_id: str, request: InvocationRequest, invoked_arn: str, stream: ResponseStream | None,
+        on_finished: Callable[[], None] | None,
+    ) -> _Call:
         try:
-            return await asyncio.shield(call.future)
+            while self.lifecycle.state is State.RESETTING:  # a reset finishing: reuse the environment
+                await self._wait_for_change()
+            call = _Call(
+                request_id, request, invoked_arn, request.trace_id or make_trace_id(), self._loop.create_future(),
+                stream=stream, on_finished=on_finished,
+            )
+            self._call = call
+            try:
+                self.dispatch(InvokeRequested(request_id, self.now()))
+            except LifecycleError:
+                self._call = None
+                raise
+        except BaseException:
+            if on_finished is not None:
+                on_finished()
+            raise
+        return call
+
+    async def _relay(self, call: _Call, finish: Callable[[InvocationResult], None]) -> AsyncIterator[bytes]:
+        """The chunks of ``call``'s stream as they arrive; then ``finish`` gets the outcome
+        (after REPORT). Closed before its end: the invocation is abandoned."""
+        stream = call.stream
+        assert stream is not None
+        complete = False
+        try:
+            while (chunk := await stream.get()) is not None:
+                yield chunk
+            finish(await asyncio.shield(call.future))
+            complete = True
         finally:
-            self.last_used = self._loop.time()
+            if not complete:
+                self._abandon(call)
+
+    def _abandon(self, call: _Call) -> None:
+        """The caller of a streamed invocation went away: a stream under way is cut, and the
+        environment reset (a stream that has not started yet is cut when it starts)."""
+        if call.stream is not None:
+            call.stream.detach()
+        self.abort_stream(call, CLIENT_DISCONNECTED)
+
+    def abort_stream(self, call: _Call, failure: FunctionError) -> None:
+        """Ends ``call``'s stream under way with ``failure`` (the lifecycle resets the
+        environment); nothing happens when it is not streaming any more."""
+        if self._call is call and self.lifecycle.state is State.STREAMING:
+            try:
+                self.dispatch(ResponseStreamAborted(call.request_id, failure, self.now()))
+            except LifecycleError:
+                logger.debug("environment %s: stream of %s already over", self.environment_id, call.request_id)
 
     async def shutdown(self) -> None:
         """Spindown (SHUTDOWN to extensions, SIGTERM, SIGKILL at the deadline), then closes the
@@ -261,6 +405,9 @@ class ExecutionEnvironment:
         self._processes.clear()
         if self._timer is not None:
             self._timer.cancel()
+        if self._server is not None:
+            self._server.close()
+            self._server = None
         await self.telemetry.aclose()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -468,8 +615,16 @@ class ExecutionEnvironment:
         self.telemetry.emit("platform.report", dict(status, metrics=metrics, tracing=tracing))
         result = self._result(call, action, duration_ms, max_memory_mb, init_ms)
         self._call = None
+        self.last_used = self._loop.time()
         if not call.future.done():
             call.future.set_result(result)
+        if call.stream is not None:
+            call.stream.close()
+        if call.on_finished is not None:
+            # Now, not at the future's callbacks: a caller that abandoned a stream may invoke
+            # again at once, and must find the environment (and its concurrency) free.
+            on_finished, call.on_finished = call.on_finished, None
+            on_finished()
 
     def _do_EnvironmentReset(self, action: EnvironmentReset) -> None:
         self._forget_processes()
@@ -502,7 +657,8 @@ class ExecutionEnvironment:
         elif answer.failure is not None:
             payload = function_error_body(answer.failure, call.request_id)
         elif answer.error_type is not None:
-            payload = answer.body or json.dumps({"errorMessage": "", "errorType": answer.error_type}).encode()
+            body = answer.error_body if answer.streamed else answer.body
+            payload = body or json.dumps({"errorMessage": "", "errorType": answer.error_type}).encode()
         else:
             payload, content_type, function_error = answer.body, answer.content_type, None
         return InvocationResult(
@@ -593,7 +749,14 @@ class ExecutionEnvironment:
         assert call is not None
         if invocation_id is not None and invocation_id != call.invocation_id:
             raise LifecycleError(400, "InvalidRequestID", "Invalid request ID")
-        return _Answer(self, call, error_type, content_type)
+        answer = _Answer(self, call, error_type, content_type, streaming)
+        if streaming:
+            self.dispatch(ResponseStreamStarted(request_id, self.now()))
+            if call.stream is not None:
+                call.stream.start(content_type)
+                if call.stream.detached:  # its caller went away before it started
+                    self.abort_stream(call, CLIENT_DISCONNECTED)
+        return answer
 
     def runtime_init_error(self, error_type: str, body: bytes) -> None:
         self.dispatch(InitErrorReported(error_type, body or None, self.now()))

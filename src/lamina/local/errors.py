@@ -21,6 +21,9 @@ RESPONSE_TOO_LARGE = api_error(
     "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
 )
 ACCEPTED = b'{"status":"OK"}'
+# What a runtime gets when the local Lambda stops reading its stream (over the size limit,
+# or the invocation's caller went away); the environment is reset right after.
+RESPONSE_STREAM_CUT = api_error("ResponseStreamCut", "The response stream is no longer read")
 
 
 def function_error_body(error: FunctionError, request_id: str) -> bytes:
@@ -41,6 +44,20 @@ def response_too_large(size: int) -> FunctionError:
                 "errorType": "Function.ResponseSizeTooLarge",
                 "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
                 f"({MAX_RESPONSE_BYTES} bytes).",
+            },
+            separators=(",", ":"),
+        ).encode(),
+    )
+
+
+def response_stream_too_large(limit: int) -> FunctionError:
+    """A streamed response cut at the local limit (settings.max_response_stream_bytes)."""
+    return FunctionError(
+        "Function.ResponseSizeTooLarge",
+        body=json.dumps(
+            {
+                "errorType": "Function.ResponseSizeTooLarge",
+                "errorMessage": f"Response payload size exceeded maximum allowed payload size ({limit} bytes).",
             },
             separators=(",", ":"),
         ).encode(),

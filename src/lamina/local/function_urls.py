@@ -18,12 +18,21 @@ import string
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, quote
 
 from aiohttp import web
 
-from lamina.local.functions import ACCOUNT_ID, REGION, FunctionNotFound, InvocationRequest, InvocationResult, Throttled
+from lamina.local.functions import (
+    ACCOUNT_ID,
+    REGION,
+    FunctionNotFound,
+    InvocationRequest,
+    InvocationResult,
+    StreamedInvocation,
+    Throttled,
+)
+from lamina.local.response_streams import chunks_while_connected
 
 INVOKE_MODES = ("BUFFERED", "RESPONSE_STREAM")
 AUTH_TYPES = ("NONE", "AWS_IAM")
@@ -95,16 +104,6 @@ class Credentials:
 
     access_key_id: str
     secret_access_key: str
-
-
-@dataclass
-class StreamedInvocation:
-    """A RESPONSE_STREAM invocation in progress: the stream's content type and its chunks as
-    the function produces them; `error` is set when the function failed mid-stream."""
-
-    content_type: str
-    chunks: AsyncIterator[bytes]
-    error: dict[str, Any] | None = None
 
 
 InvokeFunction = Callable[[str, "str | None", InvocationRequest], Awaitable[InvocationResult]]
@@ -313,8 +312,12 @@ def function_url_app(
         cors_headers = cors.response_headers(origin) if cors else {}
         try:
             if config.invoke_mode == "RESPONSE_STREAM" and invoke_streaming is not None:
-                return await _stream(request, await invoke_streaming(config.function_name, config.qualifier, invocation), cors_headers)
-            result = await invoke(config.function_name, config.qualifier, invocation)
+                streamed = await invoke_streaming(config.function_name, config.qualifier, invocation)
+                if streamed.result is None or not streamed.result.function_error:
+                    return await _stream(request, streamed, cors_headers)
+                result = streamed.result  # failed before its first byte: as a buffered failure
+            else:
+                result = await invoke(config.function_name, config.qualifier, invocation)
         except Throttled:
             return web.json_response({"Message": "Rate Exceeded."}, status=429)
         except FunctionNotFound:  # deleted while the request was on its way
@@ -346,8 +349,22 @@ async def _read_body(request: web.Request) -> bytes | None:
 
 async def _stream(request: web.Request, invocation: StreamedInvocation, cors_headers: dict[str, str]) -> web.StreamResponse:
     """Relays a RESPONSE_STREAM invocation chunk by chunk. With the HTTP integration prelude,
-    its status, headers and cookies become the response's; the body follows as it arrives."""
-    chunks = invocation.chunks.__aiter__()
+    its status, headers and cookies become the response's; the body follows as it arrives.
+    A client that goes away abandons the invocation (its environment is reset)."""
+    started: list[web.StreamResponse] = []
+    try:
+        await _relay(request, invocation, cors_headers, started)
+    except ConnectionError:
+        pass  # the client went away: nobody is left to answer
+    finally:
+        await invocation.aclose()
+    return started[0] if started else web.Response(status=499)
+
+
+async def _relay(
+    request: web.Request, invocation: StreamedInvocation, cors_headers: dict[str, str], started: list[web.StreamResponse]
+) -> None:
+    chunks = chunks_while_connected(invocation.chunks, request).__aiter__()
     status, headers, pending = 200, [("Content-Type", invocation.content_type)], b""
     if invocation.content_type == HTTP_INTEGRATION_CONTENT_TYPE:
         prelude = b""
@@ -363,13 +380,13 @@ async def _stream(request: web.Request, invocation: StreamedInvocation, cors_hea
         response.headers.add(name, value)
     response.headers.update(cors_headers)
     response.enable_chunked_encoding()
+    started.append(response)
     await response.prepare(request)
     if pending:
         await response.write(pending)
     async for chunk in chunks:
         await response.write(chunk)
     await response.write_eof()
-    return response
 
 
 def _json_error(status: int, error_type: str, message: str) -> web.Response:

@@ -4,9 +4,11 @@ functions) and the Invoke API (which configures and invokes them)."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, AsyncIterator
 
 DEFAULT_TIMEOUT_SECONDS = 3.0
 DEFAULT_MEMORY_MB = 128
@@ -157,6 +159,51 @@ class InvocationResult:
     billed_duration_ms: int = 0
     max_memory_used_mb: int = 0
     init_duration_ms: float | None = None  # only on a cold start's first invocation
+
+
+@dataclass
+class StreamedInvocation:
+    """A synchronous invocation whose response is relayed as it is produced
+    (InvokeWithResponseStream, RESPONSE_STREAM function URLs), from the moment it starts.
+
+    ``content_type`` is the stream's (the runtime's ``Content-Type``). Iterate ``chunks`` to
+    its end: each chunk comes as the runtime sends it. When the chunks end, ``result`` is the
+    invocation's outcome (its log tail and REPORT figures; its payload the error JSON when the
+    function failed, else empty: the body went out as chunks) and ``error`` the function's
+    error as a dict (``errorType``, ``errorMessage``, ...), or None. A function that answered
+    with a buffered ``/response`` comes as one chunk; one that failed before its first byte,
+    as no chunk and the error. ``aclose()`` before the end abandons the invocation: its
+    execution environment is reset."""
+
+    content_type: str
+    chunks: AsyncIterator[bytes]
+    error: dict[str, Any] | None = None
+    result: InvocationResult | None = None
+    request_id: str = ""
+    executed_version: str = "$LATEST"
+
+    def finish(self, result: InvocationResult) -> None:
+        """Records the outcome (the engine calls this as the chunks end)."""
+        self.result = result
+        self.error = error_of(result) if result.function_error else None
+
+    async def aclose(self) -> None:
+        """Stops reading the chunks (nothing happens when they already ended)."""
+        close = getattr(self.chunks, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def error_of(result: InvocationResult) -> dict[str, Any]:
+    """A failed invocation's error as a dict: its payload's JSON object, else built from what
+    is known (a runtime may post any bytes as an error)."""
+    try:
+        error = json.loads(result.payload)
+    except ValueError:
+        error = None
+    if isinstance(error, dict):
+        return error
+    return {"errorType": result.error_type or "Runtime.Unknown", "errorMessage": result.payload.decode("utf-8", "replace")}
 
 
 class FunctionNotFound(LookupError):

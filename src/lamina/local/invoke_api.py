@@ -5,7 +5,12 @@ Synchronous (``RequestResponse``, 200), asynchronous (``Event``, 202, committed 
 event queue of :mod:`lamina.local.async_invocations` before the answer) and ``DryRun`` (204)
 invocations; the function's failures in the
 body with ``X-Amz-Function-Error: Unhandled``; the service's own refusals (404, 413, 429, ...)
-in Lambda's error shape (service_errors)."""
+in Lambda's error shape (service_errors).
+
+``POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations``
+(InvokeWithResponseStream, 200) relays the function's response as it is produced, in the
+``application/vnd.amazon.eventstream`` framing (:mod:`lamina.local.eventstream`): a
+``PayloadChunk`` event per chunk, then ``InvokeComplete`` with the error and the log tail."""
 
 from __future__ import annotations
 
@@ -16,11 +21,15 @@ import json
 import logging
 import re
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lamina.local.functions import ACCOUNT_ID, REGION, FunctionNotFound, InvocationRequest, Throttled
+from lamina.local import eventstream
+from lamina.local.functions import (
+    ACCOUNT_ID, REGION, FunctionNotFound, InvocationRequest, InvocationResult, StreamedInvocation, Throttled,
+)
+from lamina.local.response_streams import chunks_while_connected
 from lamina.local.service_errors import ServiceError, invalid_parameter, not_found, too_large, validation_error
 
 if TYPE_CHECKING:
@@ -33,6 +42,7 @@ SYNC_PAYLOAD_LIMIT = 6_291_456  # 6 MB: Invoke's request limit
 ASYNC_PAYLOAD_LIMIT = 1_048_576  # 1 MB: Event invocations (botocore's documentation of Invoke)
 CLIENT_CONTEXT_LIMIT = 3583  # bytes of base64 text
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+STREAMING_INVOCATION_TYPES = ("RequestResponse", "DryRun")
 LOG_TYPES = ("None", "Tail")
 
 # A name, a partial ARN (123456789012:function:name) or a full ARN, each optionally with
@@ -132,7 +142,13 @@ class InvokeApi:
         self.events = events
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/2015-03-31/functions/{FunctionName}/invocations", self.invoke, expect_handler=self.expect_continue)]
+        return [
+            web.post("/2015-03-31/functions/{FunctionName}/invocations", self.invoke, expect_handler=self.expect_continue),
+            web.post(
+                "/2021-11-15/functions/{FunctionName}/response-streaming-invocations",
+                self.invoke_with_response_stream, expect_handler=self.expect_continue,
+            ),
+        ]
 
     @staticmethod
     async def expect_continue(request: web.Request) -> web.Response | None:
@@ -196,6 +212,47 @@ class InvokeApi:
         headers["Content-Type"] = result.content_type or "application/json"
         return web.Response(status=200, body=result.payload, headers=headers)
 
+    async def invoke_with_response_stream(self, request: web.Request) -> web.StreamResponse:
+        """InvokeWithResponseStream: the function's response as event stream messages, each
+        chunk sent as the runtime produces it. The HTTP Content-Type is the stream's own
+        (boto3's ResponseStreamContentType); the function's failure comes in InvokeComplete
+        (ErrorCode: its type, ErrorDetails: its message), the status staying 200."""
+        name, qualifier = parse_function_name(request.match_info["FunctionName"], request.query.get("Qualifier"))
+        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if invocation_type not in STREAMING_INVOCATION_TYPES:
+            raise validation_error(
+                invocation_type, "invocationType", f"Member must satisfy enum value set: [{', '.join(STREAMING_INVOCATION_TYPES)}]"
+            )
+        log_type = request.headers.get("X-Amz-Log-Type", "None")
+        if log_type not in LOG_TYPES:
+            raise validation_error(log_type, "logType", f"Member must satisfy enum value set: [{', '.join(LOG_TYPES)}]")
+        payload = await read_body(request, SYNC_PAYLOAD_LIMIT, "InvokeWithResponseStream")
+        self._check_function_exists(name, qualifier)
+        if invocation_type == "DryRun":
+            return web.Response(status=204)
+        client_context = decode_client_context(request.headers.get("X-Amz-Client-Context"))
+        if not payload.strip():
+            payload = b"{}"
+        elif len(payload) > 1 << 16:
+            await asyncio.to_thread(check_json_payload, payload)
+        else:
+            check_json_payload(payload)
+        invocation = InvocationRequest(
+            payload=payload, client_context=client_context, tail_log=log_type == "Tail",
+            trace_id=request.headers.get("X-Amzn-Trace-Id"), tenant_id=request.headers.get("X-Amz-Tenant-Id") or None,
+        )
+        try:
+            streamed = await self.service.invoke_stream(name, qualifier, invocation)
+        except FunctionNotFound:
+            raise self._function_not_found(name, qualifier) from None
+        except Throttled as throttled:
+            logger.info("%s throttled: %s", name, throttled)
+            raise ServiceError(429, "TooManyRequestsException", "Rate Exceeded.", Reason=throttled.reason) from None
+        try:
+            return await _relay_event_stream(request, streamed, invocation.tail_log)
+        finally:
+            await streamed.aclose()  # a client gone mid-stream: the invocation is abandoned
+
     def _check_function_exists(self, name: str, qualifier: str | None) -> None:
         try:
             self.service.get_function(name, qualifier)
@@ -206,3 +263,38 @@ class InvokeApi:
     def _function_not_found(name: str, qualifier: str | None) -> ServiceError:
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}" + (f":{qualifier}" if qualifier else "")
         return not_found(f"Function not found: {arn}")
+
+
+async def _relay_event_stream(request: web.Request, streamed: StreamedInvocation, tail_log: bool) -> web.StreamResponse:
+    response = web.StreamResponse(
+        status=200,
+        headers={
+            "Content-Type": streamed.content_type,
+            "X-Amz-Executed-Version": streamed.executed_version,
+            "x-amzn-RequestId": streamed.request_id,
+        },
+    )
+    response.enable_chunked_encoding()  # one HTTP chunk per message: clients decode as they come
+    await response.prepare(request)
+    try:
+        async for chunk in chunks_while_connected(streamed.chunks, request):
+            for message in eventstream.payload_chunks(chunk):
+                await response.write(message)
+        assert streamed.result is not None  # set when the chunks end
+        await response.write(invoke_complete_event(streamed.result, streamed.error, tail_log))
+        await response.write_eof()
+    except ConnectionError:
+        logger.info("%s: the client disconnected mid-stream; the invocation is abandoned", streamed.request_id)
+    return response
+
+
+def invoke_complete_event(result: InvocationResult, error: dict[str, Any] | None, tail_log: bool) -> bytes:
+    """``InvokeComplete`` for ``result``: ErrorCode is the error's type, ErrorDetails its
+    message; LogResult the base64 of the log's last 4 KB, when asked for."""
+    log_result = base64.b64encode(result.log_tail[-4096:]).decode() if tail_log else None
+    if error is None:
+        return eventstream.invoke_complete(log_result=log_result)
+    error_code = str(error.get("errorType") or result.error_type or "Unhandled")
+    message = error.get("errorMessage")
+    details = message if isinstance(message, str) else json.dumps(error, separators=(",", ":"))
+    return eventstream.invoke_complete(error_code, details, log_result)

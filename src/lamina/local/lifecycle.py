@@ -16,6 +16,10 @@ emulator.md):
 - Invoke: the runtime gets the invocation and extensions subscribed to INVOKE get an INVOKE
   event; the phase ends when the runtime has answered and it and every extension have called
   ``next`` again. The function's timeout bounds the whole phase.
+- Response streaming: a ``/response`` in streaming mode keeps the invocation running until
+  its body ends; error trailers make it the function's error, and ``/error`` is no longer
+  allowed. The timeout and crashes apply as before the answer. A stream the local Lambda
+  stops reading (its caller went away, or it exceeded the size limit) resets the environment.
 - A crash or a timeout resets the environment: the runtime is killed, external extensions get
   SHUTDOWN (reason ``timeout`` or ``failure``); the next invoke re-runs init as a *suppressed*
   init (phase ``invoke``, no INIT_START line, its time counted in the invoke's Duration).
@@ -47,6 +51,7 @@ class State(enum.Enum):
     INITIALIZING = "Initializing"  # extensions and runtime starting, until all called next
     IDLE = "Idle"  # everyone waits in next: Lambda would freeze the environment here
     INVOKING = "Invoking"  # the runtime has the invocation and has not answered yet
+    STREAMING = "Streaming"  # the runtime is sending a streamed response; it ends with the body
     FINISHING = "Finishing"  # answered; waiting for the runtime and extensions to call next
     RESETTING = "Resetting"  # after a failure: processes being stopped; /tmp survives
     SHUTTING_DOWN = "ShuttingDown"  # spindown: SHUTDOWN event, SIGTERM, SIGKILL at the deadline
@@ -83,10 +88,31 @@ class RuntimeNext:
 
 @dataclass(frozen=True)
 class RuntimeAnswered:
-    """``/response`` or ``/error`` for ``request_id``; ``error_type`` is None for a response."""
+    """``/response`` or ``/error`` for ``request_id``; ``error_type`` is None for a response.
+    ``streamed``: the end of a streamed response (its error trailers give ``error_type``)."""
 
     request_id: str
     error_type: str | None
+    now: float
+    streamed: bool = False
+
+
+@dataclass(frozen=True)
+class ResponseStreamStarted:
+    """A ``/response`` in streaming mode began; its body follows chunk by chunk."""
+
+    request_id: str
+    now: float
+
+
+@dataclass(frozen=True)
+class ResponseStreamAborted:
+    """The local Lambda stops reading a streamed response before its end (its caller went
+    away, or it exceeded the size limit): the invocation fails with ``failure``, and the
+    environment is reset, since the runtime is still writing."""
+
+    request_id: str
+    failure: FunctionError
     now: float
 
 
@@ -142,8 +168,9 @@ class ShutdownRequested:
 
 
 Event = Union[
-    InvokeRequested, ExtensionRegistered, ExtensionNext, RuntimeNext, RuntimeAnswered, InitErrorReported,
-    ExitErrorReported, ProcessExited, ProcessFailedToStart, Tick, ShutdownRequested,
+    InvokeRequested, ExtensionRegistered, ExtensionNext, RuntimeNext, RuntimeAnswered, ResponseStreamStarted,
+    ResponseStreamAborted, InitErrorReported, ExitErrorReported, ProcessExited, ProcessFailedToStart, Tick,
+    ShutdownRequested,
 ]
 
 # --------------------------------------------------------------------------------- actions
@@ -300,6 +327,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.INVOKING, "ProcessExited", None, S.RESETTING),
     Transition(S.INVOKING, "Tick", INVOKE_DEADLINE, S.RESETTING),
     Transition(S.INVOKING, "ShutdownRequested", None, S.SHUTTING_DOWN),
+    Transition(S.INVOKING, "ResponseStreamStarted", None, S.STREAMING),
+    Transition(S.STREAMING, "RuntimeAnswered", None, S.FINISHING),
+    Transition(S.STREAMING, "ResponseStreamAborted", None, S.RESETTING),
+    Transition(S.STREAMING, "ExtensionNext", None, S.STREAMING),
+    Transition(S.STREAMING, "ExitErrorReported", None, S.STREAMING),
+    Transition(S.STREAMING, "ProcessExited", None, S.RESETTING),
+    Transition(S.STREAMING, "Tick", INVOKE_DEADLINE, S.RESETTING),
+    Transition(S.STREAMING, "ShutdownRequested", None, S.SHUTTING_DOWN),
     Transition(S.FINISHING, "RuntimeNext", OTHERS_NOT_READY, S.FINISHING),
     Transition(S.FINISHING, "RuntimeNext", ALL_READY, S.IDLE),
     Transition(S.FINISHING, "ExtensionNext", OTHERS_NOT_READY, S.FINISHING),
@@ -332,7 +367,7 @@ _TABLE: dict[tuple[State, str | None, str | None], State] = {
 # What the runtime's state is called in a 403 InvalidStateTransition message (RIE's words).
 _RUNTIME_STATE_NAMES = {
     S.INITIALIZING: "Started", S.IDLE: "Ready", S.INVOKING: "InvocationReceived",
-    S.FINISHING: "InvocationResponseSent", S.RESETTING: "Reset", S.SHUTTING_DOWN: "ShuttingDown",
+    S.STREAMING: "InvocationResponseStreaming", S.FINISHING: "InvocationResponseSent", S.RESETTING: "Reset", S.SHUTTING_DOWN: "ShuttingDown",
 }
 
 # ------------------------------------------------------------------------- the machine
@@ -410,7 +445,7 @@ class Lifecycle:
         """When the shell must send a :class:`Tick` (None: no deadline pending)."""
         if self.state is State.INITIALIZING and self.init is not None:
             return self.init.deadline
-        if self.state in (State.INVOKING, State.FINISHING) and self.invocation is not None:
+        if self.state in (State.INVOKING, State.STREAMING, State.FINISHING) and self.invocation is not None:
             return self.invocation.deadline
         if self.state in (State.RESETTING, State.SHUTTING_DOWN) and self.stop and not self.stop.killed:
             return self.stop.kill_deadline
@@ -423,13 +458,14 @@ class Lifecycle:
 
     def check_answer(self, request_id: str, error: bool = False) -> None:
         """Raises the LifecycleError that a ``/response`` (or ``/error``) for ``request_id``
-        would get now: 400 for an unknown or stale id, 403 for a second answer."""
+        would get now: 400 for an unknown or stale id, 403 for a second answer (also while a
+        streamed response is under way: ``/error`` is only allowed before it)."""
         invocation = self.invocation
         if invocation is None or invocation.request_id != request_id or self.state not in (
-            State.INVOKING, State.FINISHING
+            State.INVOKING, State.STREAMING, State.FINISHING
         ):
             raise LifecycleError(400, "InvalidRequestID", "Invalid request ID")
-        if self.state is State.FINISHING:
+        if self.state in (State.STREAMING, State.FINISHING):
             to = "InvocationErrorResponse" if error else "InvocationResponse"
             raise LifecycleError(403, "InvalidStateTransition", self._runtime_transition_message(to))
 
@@ -504,13 +540,27 @@ class Lifecycle:
         self.state = target
 
     def _on_RuntimeAnswered(self, event: RuntimeAnswered) -> None:
-        self.check_answer(event.request_id, error=event.error_type is not None)
+        if event.streamed:
+            self._check_stream(event.request_id)
+        else:
+            self.check_answer(event.request_id, error=event.error_type is not None)
         target = self._target("RuntimeAnswered", None)
         invocation = self.invocation
         assert invocation is not None
         invocation.answered_at = event.now
         invocation.answer_error_type = event.error_type
         self.runtime_ready = False
+        self.state = target
+
+    def _on_ResponseStreamStarted(self, event: ResponseStreamStarted) -> None:
+        self.check_answer(event.request_id)
+        self.state = self._target("ResponseStreamStarted", None)
+
+    def _on_ResponseStreamAborted(self, event: ResponseStreamAborted) -> None:
+        self._check_stream(event.request_id)
+        target = self._target("ResponseStreamAborted", None)
+        self._finish_invocation("failure", event.failure.error_type, event.failure, event.now)
+        self._begin_stop("failure", event.now)
         self.state = target
 
     def _on_InitErrorReported(self, event: InitErrorReported) -> None:
@@ -551,7 +601,7 @@ class Lifecycle:
             self._fail_init("error", error, event.now)
         elif self.state is State.IDLE:
             self._begin_stop("failure", event.now)
-        elif self.state in (State.INVOKING, State.FINISHING):
+        elif self.state in (State.INVOKING, State.STREAMING, State.FINISHING):
             answered = self.state is State.FINISHING
             error = self._exit_error(event.process, event.description, during_init=False)
             self._finish_invocation(
@@ -579,7 +629,7 @@ class Lifecycle:
                 self._fail_init("error", self.init.error, event.now)
             else:
                 self._fail_init("timeout", self._timeout_error(), event.now)
-        elif self.state in (State.INVOKING, State.FINISHING):
+        elif self.state in (State.INVOKING, State.STREAMING, State.FINISHING):
             target = self._target("Tick", INVOKE_DEADLINE)
             answered = self.state is State.FINISHING
             self._finish_invocation("timeout", "Sandbox.Timedout", None if answered else self._timeout_error(), event.now)
@@ -594,7 +644,7 @@ class Lifecycle:
 
     def _on_ShutdownRequested(self, event: ShutdownRequested) -> None:
         target = self._target("ShutdownRequested", None)
-        if self.state in (State.INITIALIZING, State.INVOKING, State.FINISHING) or (
+        if self.state in (State.INITIALIZING, State.INVOKING, State.STREAMING, State.FINISHING) or (
             self.state is State.RESETTING and self.invocation is not None
         ):
             answered = self.state is State.FINISHING
@@ -606,7 +656,7 @@ class Lifecycle:
         if self.state is State.RESETTING:
             assert self.stop is not None
             self.stop.reason = "spindown"
-        elif self.state in (State.INITIALIZING, State.IDLE, State.INVOKING, State.FINISHING):
+        elif self.state in (State.INITIALIZING, State.IDLE, State.INVOKING, State.STREAMING, State.FINISHING):
             self._begin_stop("spindown", event.now)
         elif self.state is State.UNINITIALIZED:
             self._emit(EnvironmentStopped())
@@ -784,6 +834,13 @@ class Lifecycle:
         if self.state is State.INVOKING and self.runtime_ready:
             current = "Ready"
         return f"State transition from {current} to {to} failed for runtime. Error: State transition is not allowed"
+
+    def _check_stream(self, request_id: str) -> None:
+        """A stream's end or abort must be the current invocation's, while it streams (after a
+        timeout or a crash, the stream's late end is stale)."""
+        invocation = self.invocation
+        if self.state is not State.STREAMING or invocation is None or invocation.request_id != request_id:
+            raise LifecycleError(400, "InvalidRequestID", "Invalid request ID")
 
     def _extension(self, extension_id: str) -> _Extension:
         extension = self.extensions.get(extension_id)

@@ -35,7 +35,7 @@ from lamina.local.async_invocations import DATABASE_NAME, AsyncInvocations, Retr
 from lamina.local.control_plane import CREATE_FUNCTION_LIMIT, ControlPlane
 from lamina.local.event_invoke_configs import EventInvokeConfigApi
 from lamina.local.function_url_api import FunctionUrlApi
-from lamina.local.function_urls import Credentials, InvokeStreaming
+from lamina.local.function_urls import Credentials
 from lamina.local.functions import ConfigurationError
 from lamina.local.invoke_api import InvokeApi
 from lamina.local.logs import LogLine
@@ -127,11 +127,10 @@ class LocalServer:
         )
         self.control_plane = ControlPlane(self.service, self.storage, options.concurrency)
         self.aliases = AliasesApi(self.control_plane)
-        # RESPONSE_STREAM function URLs relay the engine's stream once LocalLambda has a
-        # streaming entry point (branch streaming); until then they answer buffered.
-        invoke_streaming: InvokeStreaming | None = None
+        # RESPONSE_STREAM function URLs relay the engine's stream chunk by chunk.
         self.function_urls = FunctionUrlApi(
-            self.control_plane, options.host, options.url_credentials, self.service.settings.region, invoke_streaming, self.announce
+            self.control_plane, options.host, options.url_credentials, self.service.settings.region,
+            self.service.invoke_stream, self.announce,
         )
         self.state: StateDirectory | None = None
         self.events: AsyncInvocations | None = None

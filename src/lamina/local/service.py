@@ -1,6 +1,7 @@
 """The local Lambda's engine: a registry of functions and the execution environments that run
-them, behind one entry point, :meth:`LocalLambda.invoke`. The Invoke API, the control plane
-and the CLI are built on it."""
+them, behind two entry points, :meth:`LocalLambda.invoke` (the whole response) and
+:meth:`LocalLambda.invoke_stream` (the response as it is produced). The Invoke API, function
+URLs, the control plane and the CLI are built on it."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import shutil
 import tempfile
 import uuid
 import zipfile
+from functools import partial
 from pathlib import Path
+from typing import Awaitable, Callable, TypeVar
 
 from lamina.local.functions import (
-    ConfigurationError, FunctionConfig, FunctionNotFound, InvocationRequest, InvocationResult, Throttled,
+    ConfigurationError, FunctionConfig, FunctionNotFound, InvocationRequest, InvocationResult, StreamedInvocation,
+    Throttled,
 )
+from lamina.local.environment import ExecutionEnvironment
 from lamina.local.logs import LogLine
 from lamina.local.pool import FunctionPool
 from lamina.local.settings import LocalLambdaSettings
@@ -35,7 +40,8 @@ class LocalLambda:
     invocation, warm reuse, cold starts, idle shutdown, the Runtime/Extensions/Telemetry APIs.
 
     Use it as ``async with LocalLambda(settings) as service:`` (or ``await start()`` /
-    ``await stop()``); register functions with :meth:`put_function`; call :meth:`invoke`.
+    ``await stop()``); register functions with :meth:`put_function`; call :meth:`invoke` or
+    :meth:`invoke_stream`.
     """
 
     def __init__(self, settings: LocalLambdaSettings | None = None) -> None:
@@ -198,7 +204,23 @@ class LocalLambda:
     async def invoke(self, name: str, qualifier: str | None, request: InvocationRequest) -> InvocationResult:
         """One synchronous invocation. ``name`` may also be ``name:qualifier`` or an ARN.
         Raises FunctionNotFound, or Throttled when no environment may be started (reserved
-        concurrency of the function, or the service's concurrency, all in use)."""
+        concurrency of the function, or the service's concurrency, all in use). A streamed
+        response comes gathered (at most 6 MB, as Invoke's), its error trailers as the
+        function's error."""
+        return await self._invoke(name, qualifier, request.request_id, partial(_run_buffered, request))
+
+    async def invoke_stream(self, name: str, qualifier: str | None, request: InvocationRequest) -> StreamedInvocation:
+        """One synchronous invocation whose response is relayed as it is produced
+        (InvokeWithResponseStream). Returns as soon as the response starts: iterate the
+        chunks of the returned :class:`StreamedInvocation`; its ``result`` and ``error`` are
+        set when they end; ``aclose()`` it to abandon the invocation (its environment is then
+        reset). The invocation counts against concurrency until it ends. Raises as
+        :meth:`invoke`."""
+        return await self._invoke(name, qualifier, request.request_id, partial(_run_streamed, request))
+
+    async def _invoke(self, name: str, qualifier: str | None, request_id: str | None, run: _Run[Outcome]) -> Outcome:
+        """Finds (or starts) an environment within the concurrency limits and runs ``run`` in
+        it; the environment stays reserved until the invocation is over."""
         if not self._started:
             raise RuntimeError("LocalLambda is not started: use 'async with LocalLambda(...)' or await start()")
         name, qualifier = _split_name(name, qualifier)
@@ -212,7 +234,21 @@ class LocalLambda:
         pool = self._pool(config)
         self._in_flight += 1
         self._in_flight_by_function[name] = in_flight + 1
-        environment = None
+        environment: ExecutionEnvironment | None = None
+        released = False
+
+        def release() -> None:
+            # Once the invocation is over, which may be after the caller stopped waiting.
+            nonlocal released
+            if released:
+                return
+            released = True
+            self._in_flight -= 1
+            self._in_flight_by_function[name] -= 1
+            if environment is not None:
+                pool.release(environment)
+
+        handed_over = False
         try:
             environment = pool.take_available()
             if environment is None:
@@ -224,14 +260,12 @@ class LocalLambda:
                     self._creating -= 1
                 if not self._started:  # stop() ran meanwhile
                     raise RuntimeError("LocalLambda stopped")
-            request_id = request.request_id or str(uuid.uuid4())
             invoked_arn = config.invoked_arn(qualifier, self.settings.region)
-            return await environment.invoke(request_id, request, invoked_arn)
+            handed_over = True  # the environment calls release() when it is done
+            return await run(environment, request_id or str(uuid.uuid4()), invoked_arn, release)
         finally:
-            self._in_flight -= 1
-            self._in_flight_by_function[name] -= 1
-            if environment is not None:
-                pool.release(environment)
+            if not handed_over:
+                release()
 
     # ---------------------------------------------------------------------- helpers
 
@@ -267,6 +301,24 @@ class LocalLambda:
         if idle:
             environment, pool = min(idle, key=lambda pair: pair[0].last_used)
             pool.stop_environment(environment)
+
+
+Outcome = TypeVar("Outcome")
+_Run = Callable[[ExecutionEnvironment, str, str, Callable[[], None]], Awaitable[Outcome]]
+
+
+async def _run_buffered(
+    request: InvocationRequest, environment: ExecutionEnvironment, request_id: str, invoked_arn: str,
+    release: Callable[[], None],
+) -> InvocationResult:
+    return await environment.invoke(request_id, request, invoked_arn, on_finished=release)
+
+
+async def _run_streamed(
+    request: InvocationRequest, environment: ExecutionEnvironment, request_id: str, invoked_arn: str,
+    release: Callable[[], None],
+) -> StreamedInvocation:
+    return await environment.invoke_streaming(request_id, request, invoked_arn, on_finished=release)
 
 
 def _check_files(config: FunctionConfig) -> None:

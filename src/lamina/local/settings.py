@@ -40,6 +40,9 @@ class LocalLambdaSettings:
     ``credentials`` None passes the service's own AWS_* credentials through, if any.
     ``log_sink`` receives every log line of every function (None: the ``logging`` logger
     ``lamina.local.function.<name>``). ``python_command`` runs python3.x functions.
+    ``max_response_stream_bytes`` bounds a streamed response (Lambda's documented default,
+    20 MiB): a stream that goes past it is cut, and its caller gets
+    ``Function.ResponseSizeTooLarge``.
     """
 
     work_dir: Path | None = None  # None: a temporary directory, removed at stop()
@@ -50,3 +53,4 @@ class LocalLambdaSettings:
     credentials: Credentials | None = None
     log_sink: Callable[[LogLine], None] | None = None
     python_command: tuple[str, ...] = field(default_factory=lambda: (sys.executable, "-m", "lamina"))
+    max_response_stream_bytes: int = 20 * 1024 * 1024

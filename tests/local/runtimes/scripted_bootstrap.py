@@ -2,9 +2,11 @@
 """A custom runtime (``bootstrap``) that misbehaves on purpose, as ``_HANDLER`` says, and
 logs every Runtime API answer it gets as ``ANSWER <path> <status> <body>``."""
 
+import base64
 import http.client
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -35,6 +37,28 @@ def respond(request_id, body=b'"ok"', headers=None):
 def post_error(request_id, body=b'{"errorMessage":"bad","errorType":"Custom"}'):
     return call("POST", f"/2018-06-01/runtime/invocation/{request_id}/error", body,
                 {"Lambda-Runtime-Function-Error-Type": "Custom"})
+
+
+def raw_stream(request_id, pieces, trailers=()):
+    """A streamed /response written by hand, chunked and with real trailers (http.client
+    cannot send trailers); a callable among ``pieces`` runs at that point of the stream."""
+    host, port = API.rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            f"POST /2018-06-01/runtime/invocation/{request_id}/response HTTP/1.1\r\nHost: {API}\r\n"
+            "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
+            "Content-Type: text/plain\r\n"
+            "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n".encode()
+        )
+        for piece in pieces:
+            if callable(piece):
+                piece()
+            else:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        sock.sendall(b"0\r\n" + b"".join(f"{name}: {value}\r\n".encode() for name, value in trailers) + b"\r\n")
+        answer = http.client.HTTPResponse(sock, method="POST")
+        answer.begin()
+        print(f"ANSWER POST response {answer.status} {answer.read().decode()}", flush=True)
 
 
 if SCENARIO == "never_next":
@@ -92,6 +116,16 @@ while True:
                                     "Content-Type": "text/plain"}, encode_chunked=True)
         streamed = connection.getresponse()
         print(f"ANSWER POST response {streamed.status} {streamed.read().decode()}", flush=True)
+    elif SCENARIO == "stream_error_trailers":
+        error = {"errorMessage": "broke mid-stream", "errorType": "Custom.Broken"}
+        raw_stream(request_id, [b"partial|", b"more|"], [
+            ("Lambda-Runtime-Function-Error-Type", "Custom.Broken"),
+            ("Lambda-Runtime-Function-Error-Body", base64.b64encode(json.dumps(error).encode()).decode()),
+        ])
+    elif SCENARIO == "stream_with_empty_trailers":
+        raw_stream(request_id, [b"all|", b"good"])
+    elif SCENARIO == "error_while_streaming":
+        raw_stream(request_id, [b"partial|", lambda: post_error(request_id), lambda: respond(request_id), b"end"])
     elif SCENARIO == "exit_after_response":
         respond(request_id, b'"answered"')
         sys.exit(2)
