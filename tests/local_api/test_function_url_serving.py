@@ -5,8 +5,10 @@ answers back to HTTP, CORS, and AWS_IAM URLs that take botocore-signed requests 
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -201,3 +203,19 @@ def test_aws_cli_creates_and_reads_a_function_url(server):
     assert got["FunctionUrl"] == created["FunctionUrl"]
     assert request(created["FunctionUrl"] + "from-cli")[0] == 201
     server.aws("delete-function-url-config", "--function-name", name)
+
+
+def test_response_stream_url_sends_its_first_bytes_before_the_handler_returns(client, tmp_path):
+    name = create_function(client, "streaming.url_gated")
+    url = client.create_function_url_config(FunctionName=name, AuthType="NONE", InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
+    go = tmp_path / "go"
+    address = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    connection.request("GET", "/?" + urllib.parse.urlencode({"go": str(go)}))
+    response = connection.getresponse()
+    assert (response.status, response.getheader("Content-Type"), response.getheader("Set-Cookie")) == (200, "text/plain", "stream=1")
+    # The handler waits for `go` after its first chunk: a buffered relay would never deliver it.
+    assert response.read(len(b"first|")) == b"first|"
+    go.touch()
+    assert response.read() == b"second"
+    connection.close()

@@ -12,7 +12,6 @@ Two flavors (../shared/spec/packaging.md):
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field

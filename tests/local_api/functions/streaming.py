@@ -46,3 +46,11 @@ def prints_and_streams(event, context):
 def chunks_of(event, context):
     for _ in range(event["chunks"]):
         yield b"x" * event["size"]
+
+
+def url_gated(event, context):
+    """For a RESPONSE_STREAM function URL: the go file comes in the query string."""
+    yield lamina.HttpResponse(200, {"content-type": "text/plain"}, ["stream=1"])
+    yield "first|"
+    _wait_for(event["queryStringParameters"]["go"])
+    yield "second"
