@@ -9,7 +9,8 @@ import zipfile
 
 import pytest
 
-from lamina.local.filesystem import extract_zip, find_bootstrap, prepare_function_files
+from lamina.local.code import extract_zip
+from lamina.local.filesystem import find_bootstrap, prepare_function_files
 from lamina.local.functions import ConfigurationError, FunctionConfig
 
 

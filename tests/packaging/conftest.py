@@ -21,7 +21,7 @@ import pytest
 from runner import DriverRunner, RuntimeLaunch
 
 from lamina.packaging.layer import LayerReport, LayerRequest, build_layer
-from lamina.packaging.reproducible_zip import extract_zip
+from lamina.local.code import extract_zip
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 FUNCTIONS = Path(__file__).parent / "functions"

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from lamina.local.functions import ConfigurationError
+
 MAX_UNZIPPED_BYTES = 262_144_000  # Lambda's quota for a function and its layers, unzipped
 
 
-class InvalidPackage(ValueError):
+class InvalidPackage(ConfigurationError):
     """A zip Lambda would refuse; the message is the one Lambda gives."""
 
 
@@ -43,7 +45,8 @@ def store_zip(data: bytes, destination: Path, max_unzipped: int = MAX_UNZIPPED_B
 
 def extract_zip(source: BinaryIO | Path, destination: Path, max_unzipped: int = MAX_UNZIPPED_BYTES) -> None:
     """Extracts like Lambda: Unix permission bits kept (a `bootstrap` stays executable),
-    symbolic links recreated, and nothing written outside `destination`."""
+    symbolic links recreated, and nothing written outside `destination`. Files already in
+    `destination` are replaced (a later layer overwrites an earlier one's)."""
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as error:
@@ -65,12 +68,12 @@ def extract_zip(source: BinaryIO | Path, destination: Path, max_unzipped: int = 
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)  # never write through a link an earlier layer left
             try:
                 if stat.S_ISLNK(mode):
                     link = archive.read(member).decode()
                     if os.path.isabs(link) or not (target.parent / link).resolve().is_relative_to(root):
                         raise InvalidPackage(f"Could not unzip uploaded file: link {member.filename!r} points outside the package")
-                    target.unlink(missing_ok=True)
                     target.symlink_to(link)
                     continue
                 with archive.open(member) as packed, open(target, "wb") as unpacked:

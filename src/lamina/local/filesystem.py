@@ -15,13 +15,12 @@ with their Unix permissions, so a ``bootstrap`` or an extension stays executable
 
 from __future__ import annotations
 
-import os
 import shutil
-import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lamina.local.code import extract_zip
 from lamina.local.functions import ConfigurationError, FunctionConfig
 
 
@@ -68,32 +67,6 @@ def add_layer(layer: Path, opt: Path) -> None:
         extract_zip(layer, opt)
     else:
         raise ConfigurationError(f"Layer {layer} is neither a directory nor a zip file")
-
-
-def extract_zip(archive: Path, destination: Path) -> None:
-    """Like ``ZipFile.extractall``, but keeping Unix modes and symbolic links, and refusing
-    members that would land outside ``destination``."""
-    destination.mkdir(parents=True, exist_ok=True)
-    root = destination.resolve()
-    with zipfile.ZipFile(archive) as zip_file:
-        for member in zip_file.infolist():
-            target = (root / member.filename).resolve()
-            if target != root and root not in target.parents:
-                raise ConfigurationError(f"{archive}: member {member.filename!r} is outside the archive's root")
-            mode = member.external_attr >> 16
-            if member.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink() or target.exists():
-                target.unlink()
-            if stat.S_ISLNK(mode):
-                os.symlink(zip_file.read(member).decode(), target)
-                continue
-            with zip_file.open(member) as source, open(target, "wb") as sink:
-                shutil.copyfileobj(source, sink)
-            if mode & 0o777:
-                os.chmod(target, mode & 0o777)
 
 
 def find_bootstrap(files: FunctionFiles) -> Path | None:

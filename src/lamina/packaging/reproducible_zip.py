@@ -37,24 +37,3 @@ def write_reproducible_zip(tree: Path, output: Path) -> None:
                 info.external_attr = (stat.S_IFREG | mode) << 16
                 archive.writestr(info, path.read_bytes())
     temporary.replace(output)
-
-
-def extract_zip(archive_path: Path, destination: Path) -> None:
-    """Extracts a layer as Lambda does: modes and symlinks kept (``zipfile`` drops both)."""
-    root = destination.resolve()
-    with zipfile.ZipFile(archive_path) as archive:
-        for info in archive.infolist():
-            target = destination / info.filename
-            if root not in (root / info.filename).resolve().parents:
-                raise ValueError(f"{archive_path}: entry outside the archive's folder: {info.filename}")
-            mode = info.external_attr >> 16
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if stat.S_ISLNK(mode):
-                target.symlink_to(archive.read(info).decode())
-                continue
-            target.write_bytes(archive.read(info))
-            if mode & 0o777:
-                target.chmod(mode & 0o777)
