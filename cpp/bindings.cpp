@@ -17,8 +17,10 @@
 #include "http/message_writer.h"
 #include "json/codec.h"
 #include "json/kernel.h"
+#include "json/numeric_arrays.h"
 #include "json/scanner.h"
 #include "json/python_ref.h"
+#include "runtime/allocator.h"
 #include "runtime/invocation_loop.h"
 #include "runtime/runtime_api_client.h"
 
@@ -45,11 +47,13 @@ class BufferView {
   Py_buffer view_{};
 };
 
-py::object decode_json(py::handle data) {
+// Runs `decode` on the UTF-8 bytes of `data`: bytes, str, or any C-contiguous buffer.
+template <typename Decode>
+py::object decode_document(py::handle data, const char* function, const Decode& decode) {
   PyObject* source = data.ptr();
   if (PyBytes_Check(source)) {
-    return py::reinterpret_steal<py::object>(lamina::json::decode(
-        {PyBytes_AS_STRING(source), static_cast<size_t>(PyBytes_GET_SIZE(source))}));
+    return py::reinterpret_steal<py::object>(
+        decode(std::string_view{PyBytes_AS_STRING(source), static_cast<size_t>(PyBytes_GET_SIZE(source))}));
   }
   if (PyUnicode_Check(source)) {
     Py_ssize_t length = 0;
@@ -58,16 +62,57 @@ py::object decode_json(py::handle data) {
       // Lone surrogates have no UTF-8 form; the codec reads UTF-8 only.
       throw lamina::json::DecodeError(lamina::json::take_python_error_message());
     }
-    return py::reinterpret_steal<py::object>(
-        lamina::json::decode({text, static_cast<size_t>(length)}));
+    return py::reinterpret_steal<py::object>(decode(std::string_view{text, static_cast<size_t>(length)}));
   }
   if (PyObject_CheckBuffer(source)) {
     BufferView view(source);
-    return py::reinterpret_steal<py::object>(lamina::json::decode(view.bytes()));
+    return py::reinterpret_steal<py::object>(decode(view.bytes()));
   }
-  throw py::type_error("decode_json() argument must be bytes, bytearray, memoryview or str, not " +
+  throw py::type_error(std::string(function) + "() argument must be bytes, bytearray, memoryview or str, not " +
                        std::string(Py_TYPE(source)->tp_name));
 }
+
+py::object decode_json(py::handle data) {
+  return decode_document(data, "decode_json", [](std::string_view document) { return lamina::json::decode(document); });
+}
+
+lamina::json::ElementType element_type_named(const std::string& name) {
+  lamina::json::ElementType type;
+  if (!lamina::json::element_type_from_name(name, type)) {
+    throw py::value_error("element type must be float64, float32, int64, int32 or bool, not " + name);
+  }
+  return type;
+}
+
+lamina::json::PythonRef owned(py::handle object) {
+  return lamina::json::PythonRef::borrow(object.ptr());
+}
+
+// ("array", path, type name, dtype, ndim) or ("records", path, [(name, key, type name, dtype)]),
+// as lamina.arrays builds them.
+lamina::json::ArrayDeclaration declaration_from(py::handle item) {
+  py::tuple fields = py::reinterpret_borrow<py::tuple>(item);
+  lamina::json::ArrayDeclaration declaration;
+  const std::string kind = fields[0].cast<std::string>();
+  declaration.path = fields[1].cast<std::vector<std::string>>();
+  if (kind == "array") {
+    declaration.type = element_type_named(fields[2].cast<std::string>());
+    declaration.dtype = owned(fields[3]);
+    declaration.ndimensions = fields[4].cast<int>();
+  } else if (kind == "records") {
+    declaration.is_records = true;
+    for (py::handle column : fields[2].cast<py::list>()) {
+      py::tuple parts = py::reinterpret_borrow<py::tuple>(column);
+      declaration.columns.push_back(lamina::json::ColumnDeclaration{
+          parts[0].cast<std::string>(), parts[1].cast<std::string>(), element_type_named(parts[2].cast<std::string>()),
+          owned(parts[3])});
+    }
+  } else {
+    throw py::value_error("a declaration is an 'array' or 'records', not " + kind);
+  }
+  return declaration;
+}
+
 
 py::handle checked_function(PyObject* function) {
   if (function == nullptr) {
@@ -203,6 +248,31 @@ void bind_json(py::module_& m) {
       py::arg("data"), py::arg("start"), py::arg("kernel"),
       "(offset of the first '\"', '\\\\' or control byte from `start` on, or len(data); "
       "whether a byte passed over was non-ASCII).");
+
+  using lamina::json::NumericArrayPlan;
+  py::class_<NumericArrayPlan>(m, "NumericArrayPlan",
+                               "The numeric arrays a vectorized handler declared (built by lamina.arrays)")
+      .def(py::init([](py::list declarations, py::object make_array, py::object make_columns) {
+             std::vector<lamina::json::ArrayDeclaration> checked;
+             for (py::handle item : declarations) checked.push_back(declaration_from(item));
+             try {
+               return std::make_unique<NumericArrayPlan>(std::move(checked), owned(make_array), owned(make_columns));
+             } catch (const std::invalid_argument& error) {
+               throw py::value_error(error.what());
+             }
+           }),
+           py::arg("declarations"), py::arg("make_array"), py::arg("make_columns"));
+  m.def(
+      "decode_json_with_arrays",
+      [](py::handle data, const NumericArrayPlan& plan) {
+        return decode_document(data, "decode_json_with_arrays", [&](std::string_view document) {
+          return lamina::json::decode_with_numeric_arrays(document, plan);
+        });
+      },
+      py::arg("data"), py::arg("plan"),
+      "decode_json, with each array the plan declares read straight into a numpy array. Raises "
+      "JSONDecodeError naming the path, index and field when the event does not hold what was "
+      "declared.");
 }
 
 // --- http: the sans-IO parser and writer, for tests on raw bytes --------------------------
@@ -456,6 +526,43 @@ void bind_runtime_api_client(py::module_& m) {
           py::arg("error_json"), py::arg("error_type"));
 }
 
+// A streamed response's data: bytes-like objects as they are, str as UTF-8.
+void write_to_stream(lamina::runtime::ResponseStream& stream, py::handle data) {
+  if (PyUnicode_Check(data.ptr())) {
+    Py_ssize_t size = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(data.ptr(), &size);
+    if (text == nullptr) throw py::error_already_set();
+    py::gil_scoped_release release;  // the chunk goes out over the network; `data` outlives the call
+    stream.write({text, static_cast<std::size_t>(size)});
+    return;
+  }
+  py::buffer_info bytes = py::reinterpret_borrow<py::buffer>(data).request();
+  py::gil_scoped_release release;  // the chunk goes out over the network; `bytes` holds the buffer
+  stream.write(view_of(bytes));
+}
+
+void bind_response_stream(py::module_& m) {
+  using lamina::runtime::ResponseStream;
+  py::class_<ResponseStream, std::shared_ptr<ResponseStream>>(
+      m, "ResponseStream", "A response sent to Lambda chunk by chunk (lamina.streaming wraps it)")
+      .def("write", &write_to_stream, py::arg("data"), "Sends one chunk now.")
+      .def("set_content_type", &ResponseStream::set_content_type, py::arg("content_type"))
+      .def(
+          "finish",
+          [](ResponseStream& stream) {
+            lamina::runtime::PostAnswer answer;
+            {
+              py::gil_scoped_release release;  // ending the body waits for Lambda's answer
+              answer = stream.finish();
+            }
+            return py::make_tuple(answer.status, py::bytes(answer.body));
+          },
+          "Ends the body; returns Lambda's answer (status, body).")
+      .def_property_readonly("started", &ResponseStream::started)
+      .def_property_readonly("finished", &ResponseStream::finished)
+      .def_property_readonly("bytes_written", &ResponseStream::bytes_written);
+}
+
 // --- the invocation loop -------------------------------------------------------------------
 
 void bind_invocation_loop(py::module_& m) {
@@ -472,6 +579,8 @@ void bind_invocation_loop(py::module_& m) {
            py::keep_alive<1, 2>())
       .def("run", &InvocationLoop::run, py::arg("max_invocations") = 0,
            "Serves invocations until the handler raises a BaseException or the Runtime API fails.");
+  m.def("keep_large_blocks_in_heap", &lamina::runtime::keep_large_blocks_in_heap,
+        "Tunes the C allocator of a runtime process for large events (see cpp/runtime/allocator.h).");
 }
 
 }  // namespace
@@ -481,5 +590,6 @@ PYBIND11_MODULE(_core, m) {
   bind_json(m);
   bind_http(m);
   bind_runtime_api_client(m);
+  bind_response_stream(m);
   bind_invocation_loop(m);
 }

@@ -10,6 +10,7 @@
 #include "json/codec.h"
 #include "json/kernel.h"
 #include "json/number_formatting.h"
+#include "json/numpy_encoding.h"
 #include "json/output_writer.h"
 #include "json/python_ref.h"
 #include "json/reusable.h"
@@ -295,6 +296,9 @@ class Encoder {
     PyObject* decimal_type = decimal_type_if_imported();
     const bool is_exact_decimal =
         decimal_type != nullptr && reinterpret_cast<PyObject*>(Py_TYPE(value)) == decimal_type;
+    if (!is_exact_decimal && try_write_numpy(value)) {  // written whole, from its buffer
+      return false;
+    }
     // Decimal has no _asdict; skipping the lookup keeps DynamoDB-style results fast.
     if (!is_exact_decimal && try_write_asdict(value)) {
       return true;
@@ -321,6 +325,29 @@ class Encoder {
       }
     }
     throw EncodeError("Object of type " + class_name_of(value) + " is not JSON serializable");
+  }
+
+  // numpy arrays and scalars, written from their buffers (numpy_encoding.h); an ndarray
+  // subclass (a masked array) through its own tolist(), which knows what its data means.
+  bool try_write_numpy(PyObject* value) {
+    const NumpyTypes* numpy = numpy_types_if_imported();
+    if (numpy == nullptr) {
+      return false;
+    }
+    if (Py_TYPE(value) == numpy->ndarray || PyObject_TypeCheck(value, numpy->generic)) {
+      write_numpy_value(value, writer_);
+      return true;
+    }
+    if (!PyObject_TypeCheck(value, numpy->ndarray)) {
+      return false;
+    }
+    PythonRef items(checked(PyObject_CallMethod(value, "tolist", nullptr)));
+    if (PyList_CheckExact(items.get())) {
+      open(FrameKind::kList, std::move(items), PythonRef::borrow(value), value, '[');
+    } else {
+      write_value(items.get());  // zero-dimensional: one scalar (a container opens its own frame)
+    }
+    return true;
   }
 
   // simplejson's namedtuple_as_object: any object with a callable _asdict() returning a dict

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <system_error>
 
 #include "json/codec.h"
@@ -19,8 +20,12 @@ inline bool is_digit(char byte) noexcept { return byte >= '0' && byte <= '9'; }
 constexpr ptrdiff_t kInt64SafeDigits = 18;
 
 // Clinger's fast path: a significand below 2^53 times an exactly representable power of ten
-// is one correctly rounded IEEE operation. 15 digits keep the significand below 2^53.
+// is one correctly rounded IEEE operation. 15 digits keep the significand below 2^53; up to
+// 19 digits it is still exact in the uint64 and may be checked against 2^53 (most 16-digit
+// significands are below it: random doubles printed with repr() have 16 or 17 digits).
 constexpr ptrdiff_t kFastPathMaxDigits = 15;
+constexpr int kExactSignificandDigits = 19;
+constexpr uint64_t kMaxExactSignificand = uint64_t{1} << 53;
 constexpr int kFastPathMaxExponent = 22;
 constexpr double kExactPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -182,15 +187,15 @@ PyObject* checked(PyObject* created) {
 
 }  // namespace
 
-PythonRef parse_number(const char* begin, const char* limit, const char** number_end,
-                       std::string& scratch) {
+bool scan_number(const char* begin, const char* limit, NumberSyntax& number) noexcept {
   const char* cursor = begin;
-  const bool negative = cursor < limit && *cursor == '-';
-  if (negative) {
+  number.begin = begin;
+  number.negative = cursor < limit && *cursor == '-';
+  if (number.negative) {
     ++cursor;
   }
   if (cursor == limit) {
-    return {};
+    return false;
   }
   // The digits are accumulated as they are scanned; only the first 19 are needed (the int
   // and fast float paths use at most 18), later ones may overflow harmlessly.
@@ -210,18 +215,17 @@ PythonRef parse_number(const char* begin, const char* limit, const char** number
       cursor = scan_digits(cursor, limit, significand);
     }
   } else {
-    return {};
+    return false;
   }
-  const char* const integer_end = cursor;
+  number.integer_digits = static_cast<int>(cursor - integer_begin);
 
   bool is_float = false;
-  ptrdiff_t fraction_digits = 0;
-  const char* fraction_begin = cursor;
+  number.fraction_digits = 0;
   if (limit - cursor >= 2 && cursor[0] == '.' && is_digit(cursor[1])) {
     ++cursor;
-    fraction_begin = cursor;
+    const char* const fraction_begin = cursor;
     cursor = scan_digits(cursor, limit, significand);
-    fraction_digits = cursor - fraction_begin;
+    number.fraction_digits = static_cast<int>(cursor - fraction_begin);
     is_float = true;
   }
   int explicit_exponent = 0;
@@ -251,52 +255,80 @@ PythonRef parse_number(const char* begin, const char* limit, const char** number
       explicit_exponent = 0;
     }
   }
-  *number_end = cursor;
+  number.end = cursor;
+  number.significand = significand;
+  number.explicit_exponent = explicit_exponent;
+  number.is_float = is_float;
+  return true;
+}
 
-  const ptrdiff_t integer_digits = integer_end - integer_begin;
-  if (!is_float) {
-    if (integer_digits <= kInt64SafeDigits) {
-      const auto magnitude = static_cast<int64_t>(significand);
-      return PythonRef(checked(PyLong_FromLongLong(negative ? -magnitude : magnitude)));
-    }
-    // PyLong_FromString applies Python's int digit limit with json.loads' message.
-    scratch.assign(begin, cursor);
-    return PythonRef(checked(PyLong_FromString(scratch.c_str(), nullptr, 10)));
-  }
-
-  const int decimal_exponent = explicit_exponent - static_cast<int>(fraction_digits);
-  if (integer_digits + fraction_digits <= kFastPathMaxDigits &&
+double number_to_double(const NumberSyntax& number, std::string& scratch) {
+  const int decimal_exponent = number.explicit_exponent - number.fraction_digits;
+  const int digits = number.integer_digits + number.fraction_digits;
+  if ((digits <= kFastPathMaxDigits || (digits <= kExactSignificandDigits && number.significand <= kMaxExactSignificand)) &&
       decimal_exponent >= -kFastPathMaxExponent && decimal_exponent <= kFastPathMaxExponent) {
-    double value = static_cast<double>(significand);
+    double value = static_cast<double>(number.significand);
     value = decimal_exponent < 0 ? value / kExactPowersOfTen[-decimal_exponent]
                                  : value * kExactPowersOfTen[decimal_exponent];
-    return PythonRef(checked(PyFloat_FromDouble(negative ? -value : value)));
+    return number.negative ? -value : value;
   }
 
-  // Up to 19 significant digits fit the significand exactly (its leading zeros added
-  // nothing to it).
-  constexpr ptrdiff_t kExactSignificandDigits = 19;
   double value = 0;
-  if (significant_digits(integer_begin, integer_digits, fraction_begin, fraction_digits) <=
+  const char* const integer_begin = number.begin + (number.negative ? 1 : 0);
+  const char* const fraction_begin = integer_begin + number.integer_digits + 1;  // past the '.'
+  if (significant_digits(integer_begin, number.integer_digits, fraction_begin, number.fraction_digits) <=
       kExactSignificandDigits) {
-    if (significand == 0) {
-      return PythonRef(checked(PyFloat_FromDouble(negative ? -0.0 : 0.0)));
+    if (number.significand == 0) {
+      return number.negative ? -0.0 : 0.0;
     }
-    if (eisel_lemire(significand, decimal_exponent, value)) {
-      return PythonRef(checked(PyFloat_FromDouble(negative ? -value : value)));
+    if (eisel_lemire(number.significand, decimal_exponent, value)) {
+      return number.negative ? -value : value;
     }
   }
-  const std::from_chars_result parsed = std::from_chars(begin, cursor, value);
-  if (parsed.ec == std::errc() && parsed.ptr == cursor) {
-    return PythonRef(checked(PyFloat_FromDouble(value)));
+  const std::from_chars_result parsed = std::from_chars(number.begin, number.end, value);
+  if (parsed.ec == std::errc() && parsed.ptr == number.end) {
+    return value;
   }
   // Out of double's range: CPython's own conversion gives json.loads' answer (inf, 0.0).
-  scratch.assign(begin, cursor);
+  scratch.assign(number.begin, number.end);
   value = PyOS_string_to_double(scratch.c_str(), nullptr, nullptr);
   if (value == -1.0 && PyErr_Occurred()) {
     throw DecodeError(take_python_error_message());
   }
-  return PythonRef(checked(PyFloat_FromDouble(value)));
+  return value;
+}
+
+bool number_to_int64(const NumberSyntax& number, int64_t& value) noexcept {
+  // 19 digits still fit the uint64 significand exactly; int64 ends at 9223372036854775807.
+  constexpr int kInt64MaxDigits = 19;
+  if (number.integer_digits > kInt64MaxDigits) {
+    return false;
+  }
+  const uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (number.negative ? 1 : 0);
+  if (number.significand > limit) {
+    return false;
+  }
+  value = number.negative ? static_cast<int64_t>(0 - number.significand) : static_cast<int64_t>(number.significand);
+  return true;
+}
+
+PythonRef parse_number(const char* begin, const char* limit, const char** number_end,
+                       std::string& scratch) {
+  NumberSyntax number;
+  if (!scan_number(begin, limit, number)) {
+    return {};
+  }
+  *number_end = number.end;
+  if (!number.is_float) {
+    if (number.integer_digits <= kInt64SafeDigits) {
+      const auto magnitude = static_cast<int64_t>(number.significand);
+      return PythonRef(checked(PyLong_FromLongLong(number.negative ? -magnitude : magnitude)));
+    }
+    // PyLong_FromString applies Python's int digit limit with json.loads' message.
+    scratch.assign(begin, number.end);
+    return PythonRef(checked(PyLong_FromString(scratch.c_str(), nullptr, 10)));
+  }
+  return PythonRef(checked(PyFloat_FromDouble(number_to_double(number, scratch))));
 }
 
 }  // namespace lamina::json

@@ -53,7 +53,7 @@ py::object call(const py::object& function, std::initializer_list<PyObject*> arg
 }
 
 // The exception object of a failed call, with its traceback attached for the error report.
-py::object exception_of(py::error_already_set& error) {
+py::object exception_of(const py::error_already_set& error) {
   py::object exception = py::reinterpret_borrow<py::object>(error.value());
   if (error.trace()) PyException_SetTraceback(exception.ptr(), error.trace().ptr());
   return exception;
@@ -78,11 +78,19 @@ PythonHooks PythonHooks::from_object(py::handle hooks) {
       hooks.attr("run_awaitable"),
       hooks.attr("fault_error"),
       hooks.attr("warn"),
+      hooks.attr("streams_response").cast<bool>(),
+      hooks.attr("make_response_stream"),
+      hooks.attr("drain_into_stream"),
+      hooks.attr("numeric_arrays"),
   };
 }
 
 InvocationLoop::InvocationLoop(RuntimeApiClient& client, PythonHooks hooks, bool keep_serving_on_failures)
-    : client_(client), hooks_(std::move(hooks)), keep_serving_on_failures_(keep_serving_on_failures) {}
+    : client_(client),
+      hooks_(std::move(hooks)),
+      keep_serving_on_failures_(keep_serving_on_failures),
+      numeric_arrays_(hooks_.numeric_arrays.is_none() ? nullptr
+                                                      : hooks_.numeric_arrays.cast<const json::NumericArrayPlan*>()) {}
 
 void InvocationLoop::run(long long max_invocations) {
   for (long long served = 0; max_invocations <= 0 || served < max_invocations; ++served) {
@@ -113,34 +121,54 @@ void InvocationLoop::serve(const Invocation& invocation) {
   call(hooks_.begin_invocation, {request_id.ptr(), to_optional_str(invocation.tenant_id).ptr()});
 
   std::optional<py::error_already_set> failure;
+  std::shared_ptr<ResponseStream> stream;  // set when the response is streamed
   py::object result;
   std::string_view body;
   std::string_view content_type = kJsonContentType;
   try {
     py::object context = build_context(invocation, request_id);
     py::object event = decode_event(invocation);
-    result = call(hooks_.handler, {event.ptr(), context.ptr()});
-    if (is_awaitable(result.ptr())) result = call(hooks_.run_awaitable, {result.ptr()});
-    if (PyBytes_Check(result.ptr())) {
-      // Sent as is; `result` keeps the bytes alive until the post is done.
-      body = std::string_view(PyBytes_AS_STRING(result.ptr()), PyBytes_GET_SIZE(result.ptr()));
-      content_type = kBytesContentType;
+    if (hooks_.streams_response) {
+      // handler(event, response_stream, context), as Node's streamifyResponse.
+      stream = client_.start_streaming_response(invocation);
+      py::object writer = call(hooks_.make_response_stream, {wrap_stream(stream).ptr()});
+      result = call(hooks_.handler, {event.ptr(), writer.ptr(), context.ptr()});
+      if (is_awaitable(result.ptr())) result = call(hooks_.run_awaitable, {result.ptr()});
     } else {
-      encode_result(result, content_type);
-      body = response_;
+      result = call(hooks_.handler, {event.ptr(), context.ptr()});
+      if (is_awaitable(result.ptr())) result = call(hooks_.run_awaitable, {result.ptr()});
+      if (PyGen_Check(result.ptr()) || PyAsyncGen_CheckExact(result.ptr())) {
+        // A generator streams what it yields, each item sent as it is produced.
+        stream = client_.start_streaming_response(invocation);
+        py::object writer = call(hooks_.make_response_stream, {wrap_stream(stream).ptr()});
+        call(hooks_.drain_into_stream, {result.ptr(), writer.ptr()});
+      } else if (PyBytes_Check(result.ptr())) {
+        // Sent as is; `result` keeps the bytes alive until the post is done.
+        body = std::string_view(PyBytes_AS_STRING(result.ptr()), PyBytes_GET_SIZE(result.ptr()));
+        content_type = kBytesContentType;
+      } else {
+        encode_result(result, content_type);
+        body = response_;
+      }
     }
   } catch (py::error_already_set& error) {
     failure = std::move(error);
   }
   call(hooks_.end_invocation, {});
 
-  if (failure) {
-    py::object exception = exception_of(*failure);
-    post_error(invocation, request_id, exception);
-    // SystemExit, KeyboardInterrupt: posted above, now they end the process.
-    if (!PyObject_IsInstance(exception.ptr(), PyExc_Exception)) throw *failure;
-    return;
+  if (stream && !(failure && !stream->started())) {
+    end_stream(invocation, request_id, *stream, failure);
+  } else if (failure) {
+    // An error before the first byte of a stream is an ordinary invocation error.
+    post_error(invocation, request_id, exception_of(*failure));
+  } else {
+    post_response(invocation, body, content_type);
   }
+  // SystemExit, KeyboardInterrupt: reported above, now they end the process.
+  if (failure && !failure->matches(PyExc_Exception)) throw *failure;
+}
+
+void InvocationLoop::post_response(const Invocation& invocation, std::string_view body, std::string_view content_type) {
   PostAnswer answer;
   try {
     py::gil_scoped_release release;  // the post waits on the network
@@ -151,6 +179,31 @@ void InvocationLoop::serve(const Invocation& invocation) {
     return;
   }
   check_answer(answer, invocation, "response");
+}
+
+void InvocationLoop::end_stream(const Invocation& invocation, const py::str& request_id, ResponseStream& stream,
+                                const std::optional<py::error_already_set>& failure) {
+  std::string body, error_type, xray_cause;
+  if (failure) describe_error(invocation, request_id, exception_of(*failure), body, error_type, xray_cause);
+  if (stream.finished()) {
+    // The handler ended the stream itself (or Lambda stopped reading it): nothing more to send.
+    if (stream.answer()) check_answer(*stream.answer(), invocation, "streamed response");
+    return;
+  }
+  PostAnswer answer;
+  try {
+    py::gil_scoped_release release;  // ending the body waits on the network
+    answer = failure ? stream.fail(error_type, body) : stream.finish();
+  } catch (const RuntimeApiError& error) {
+    // The stream's connection broke; the next `next` reconnects.
+    hooks_.warn(std::string("Ending the streamed response failed: ") + error.what());
+    return;
+  }
+  check_answer(answer, invocation, "streamed response");
+}
+
+py::object InvocationLoop::wrap_stream(const std::shared_ptr<ResponseStream>& stream) {
+  return py::cast(stream);
 }
 
 void InvocationLoop::update_trace_id(const Invocation& invocation) {
@@ -198,6 +251,10 @@ py::object InvocationLoop::decode_event(const Invocation& invocation) {
     return py::bytes(invocation.body);  // awslambdaric hands over non-JSON events undecoded
   }
   try {
+    if (numeric_arrays_ != nullptr) {
+      // A vectorized handler: its declared arrays are read into numpy arrays, no list built.
+      return py::reinterpret_steal<py::object>(json::decode_with_numeric_arrays(invocation.body, *numeric_arrays_));
+    }
     return py::reinterpret_steal<py::object>(json::decode(invocation.body));
   } catch (const json::DecodeError& error) {
     throw_fault("Runtime.UnmarshalError", std::string("Unable to unmarshal input: ") + error.what());
@@ -229,8 +286,8 @@ void InvocationLoop::throw_fault(const char* error_type, const std::string& mess
   throw py::error_already_set();
 }
 
-void InvocationLoop::post_error(const Invocation& invocation, const py::str& request_id, py::handle exception) {
-  std::string body, error_type, xray_cause;
+void InvocationLoop::describe_error(const Invocation& invocation, const py::str& request_id, py::handle exception,
+                                    std::string& body, std::string& error_type, std::string& xray_cause) {
   try {
     py::tuple report = call(hooks_.report_error, {exception.ptr(), request_id.ptr()});
     body = report[0].cast<std::string>();
@@ -243,6 +300,11 @@ void InvocationLoop::post_error(const Invocation& invocation, const py::str& req
     body = R"({"errorMessage":"The runtime failed to describe the handler's error","errorType":"Runtime.Unknown","requestId":")" +
            invocation.request_id + R"(","stackTrace":[]})";
   }
+}
+
+void InvocationLoop::post_error(const Invocation& invocation, const py::str& request_id, py::handle exception) {
+  std::string body, error_type, xray_cause;
+  describe_error(invocation, request_id, exception, body, error_type, xray_cause);
   PostAnswer answer;
   try {
     py::gil_scoped_release release;  // the post waits on the network

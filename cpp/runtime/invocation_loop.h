@@ -4,8 +4,11 @@
 
 #include <pybind11/pybind11.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "json/numeric_arrays.h"
 #include "runtime/runtime_api_client.h"
 #include "runtime/trace_id_variable.h"
 
@@ -28,6 +31,10 @@ struct PythonHooks {
   pybind11::object run_awaitable;      // (awaitable) -> result, on the runtime's one event loop
   pybind11::object fault_error;        // FaultError(error_type, message): Runtime.* failures
   pybind11::object warn;               // (message): a warning line in the function log
+  bool streams_response;               // handler(event, response_stream, context) (lamina.stream_response)
+  pybind11::object make_response_stream;  // (native ResponseStream) -> lamina.streaming.ResponseStream
+  pybind11::object drain_into_stream;     // (generator or async generator, response_stream): writes every item
+  pybind11::object numeric_arrays;     // a vectorized handler's json::NumericArrayPlan, or None
 
   static PythonHooks from_object(pybind11::handle hooks);
 };
@@ -46,6 +53,12 @@ class InvocationLoop {
  private:
   Invocation wait_for_next();
   void serve(const Invocation& invocation);
+  void post_response(const Invocation& invocation, std::string_view body, std::string_view content_type);
+  void end_stream(const Invocation& invocation, const pybind11::str& request_id, ResponseStream& stream,
+                  const std::optional<pybind11::error_already_set>& failure);
+  pybind11::object wrap_stream(const std::shared_ptr<ResponseStream>& stream);
+  void describe_error(const Invocation& invocation, const pybind11::str& request_id, pybind11::handle exception,
+                      std::string& body, std::string& error_type, std::string& xray_cause);
   void update_trace_id(const Invocation& invocation);
   pybind11::object build_context(const Invocation& invocation, const pybind11::str& request_id);
   pybind11::object decode_event(const Invocation& invocation);
@@ -59,6 +72,7 @@ class InvocationLoop {
   RuntimeApiClient& client_;
   PythonHooks hooks_;
   bool keep_serving_on_failures_;
+  const json::NumericArrayPlan* numeric_arrays_;  // owned by hooks_; nullptr for other handlers
   std::string response_;  // reused for every response body
   TraceIdVariable trace_id_variable_;
   pybind11::bytes trace_id_key_{"_X_AMZN_TRACE_ID"};

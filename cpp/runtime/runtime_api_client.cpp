@@ -49,6 +49,29 @@ void check_request_id(std::string_view request_id) {
   }
 }
 
+std::string base64(std::string_view data) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= data.size(); i += 3) {
+    uint32_t triple = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
+    out += kAlphabet[triple >> 18];
+    out += kAlphabet[(triple >> 12) & 63];
+    out += kAlphabet[(triple >> 6) & 63];
+    out += kAlphabet[triple & 63];
+  }
+  if (i < data.size()) {
+    uint32_t triple = uint8_t(data[i]) << 16;
+    if (i + 1 < data.size()) triple |= uint8_t(data[i + 1]) << 8;
+    out += kAlphabet[triple >> 18];
+    out += kAlphabet[(triple >> 12) & 63];
+    out += i + 1 < data.size() ? kAlphabet[(triple >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
 std::optional<int64_t> parse_epoch_ms(std::string_view text) {
   int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -100,6 +123,27 @@ struct RuntimeApiClient::Impl {
     return PostAnswer{answer.head.status, std::move(answer.body)};
   }
 
+  // Sends pieces of a request whose body cannot be sent twice (a stream): no retry.
+  void send_once(std::string_view path, std::initializer_list<std::string_view> pieces) {
+    try {
+      connection.send(pieces, nullptr);
+    } catch (const ConnectionError& error) {
+      throw RuntimeApiError("POST " + std::string(path) + " failed: " + error.what());
+    }
+  }
+
+  PostAnswer receive_answer(std::string_view path) {
+    try {
+      http::Message answer = connection.receive_response(nullptr);
+      return PostAnswer{answer.head.status, std::move(answer.body)};
+    } catch (const http::RemoteProtocolError& error) {
+      throw RuntimeApiError("the Runtime API at " + connection.address() + " sent a malformed answer to POST " +
+                            std::string(path) + ": " + error.what());
+    } catch (const ConnectionError& error) {
+      throw RuntimeApiError("POST " + std::string(path) + " failed: " + error.what());
+    }
+  }
+
   // Error types name exception classes, made by user code; one that cannot be a header value
   // is left out rather than failing the report: the body carries it as well.
   void add_error_type(std::string_view error_type) {
@@ -114,6 +158,7 @@ struct RuntimeApiClient::Impl {
   std::string head;                  // reused for every post, so the hot path does not allocate
   http::Headers post_headers;
   std::string path;
+  http::ChunkedBodyWriter chunks;
 };
 
 RuntimeApiClient::RuntimeApiClient(std::string address) {
@@ -212,6 +257,86 @@ PostAnswer RuntimeApiClient::post_restore_error(std::string_view error_json, std
   impl_->start_post_headers("application/json");
   impl_->add_error_type(error_type);
   return impl_->post(kRestoreErrorPath, error_json);
+}
+
+std::shared_ptr<ResponseStream> RuntimeApiClient::start_streaming_response(const Invocation& invocation) {
+  check_request_id(invocation.request_id);
+  return std::make_shared<ResponseStream>(*impl_, invocation);
+}
+
+ResponseStream::ResponseStream(RuntimeApiClient::Impl& client, const Invocation& invocation)
+    : client_(client), request_id_(invocation.request_id), invocation_id_(invocation.invocation_id) {
+  client_.chunks = http::ChunkedBodyWriter();
+}
+
+void ResponseStream::check_open() const {
+  if (finished_) throw std::logic_error("the response stream has ended: nothing more can be written to it");
+}
+
+void ResponseStream::set_content_type(std::string_view content_type) {
+  check_open();
+  if (started_) throw std::logic_error("the content type cannot change after the first write");
+  content_type_.assign(content_type);
+}
+
+void ResponseStream::send_head_with(std::string_view a, std::string_view b, std::string_view c) {
+  http::Headers& headers = client_.start_post_headers(content_type_);
+  headers.add("Lambda-Runtime-Function-Response-Mode", "streaming");
+  headers.add("Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body");
+  if (invocation_id_) headers.add("Lambda-Runtime-Invocation-Id", *invocation_id_);
+  std::string& path = client_.path;
+  path.assign(kInvocationPath).append(request_id_).append("/response");
+  head_.clear();
+  try {
+    http::append_request_head(head_, "POST", path, headers, http::BodyFraming::chunked());
+  } catch (const http::LocalProtocolError& error) {
+    throw RuntimeApiError("cannot send POST " + path + ": " + error.what());
+  }
+  started_ = true;
+  client_.send_once(path, {head_, a, b, c});
+}
+
+void ResponseStream::write(std::string_view data) {
+  check_open();
+  if (data.empty()) return;
+  // One sendmsg per chunk (with the head before the first), the data not copied.
+  std::string_view prefix = client_.chunks.chunk_prefix(data.size());
+  std::string_view suffix = http::ChunkedBodyWriter::chunk_suffix();
+  try {
+    if (!started_) {
+      send_head_with(prefix, data, suffix);
+    } else {
+      client_.send_once(client_.path, {prefix, data, suffix});
+    }
+  } catch (const RuntimeApiError&) {
+    finished_ = true;  // the connection is closed: this stream is over
+    throw;
+  }
+  bytes_written_ += data.size();
+}
+
+PostAnswer ResponseStream::finish() {
+  check_open();
+  return end_body(client_.chunks.finish());
+}
+
+PostAnswer ResponseStream::fail(std::string_view error_type, std::string_view error_json) {
+  check_open();
+  http::Headers trailers;
+  if (http::syntax::is_field_value(error_type)) trailers.add("Lambda-Runtime-Function-Error-Type", error_type);
+  trailers.add("Lambda-Runtime-Function-Error-Body", base64(error_json));
+  return end_body(client_.chunks.finish(trailers));
+}
+
+PostAnswer ResponseStream::end_body(std::string_view last_chunk_and_trailers) {
+  finished_ = true;
+  if (!started_) {
+    send_head_with(last_chunk_and_trailers);
+  } else {
+    client_.send_once(client_.path, {last_chunk_and_trailers});
+  }
+  answer_ = client_.receive_answer(client_.path);
+  return *answer_;
 }
 
 }  // namespace lamina::runtime

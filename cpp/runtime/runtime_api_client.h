@@ -6,6 +6,7 @@
 // request carries `User-Agent: lamina/<version>`. Not thread-safe: one client per thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,6 +44,8 @@ struct PostAnswer {
   int status = 0;    // 202 accepted; 400, 403, 410, 413 are the invocation's problem; 500 is fatal
   std::string body;  // the answer's body, for the log line
 };
+
+class ResponseStream;
 
 class RuntimeApiClient {
  public:
@@ -84,9 +87,55 @@ class RuntimeApiClient {
   void restore_next(const std::function<void()>& on_interrupted);
   PostAnswer post_restore_error(std::string_view error_json, std::string_view error_type);
 
- private:
+ // POST /runtime/invocation/{id}/response in streaming mode (runtime.md "Response
+  // streaming"). Nothing is sent until the stream's first write or its end; the client must
+  // not be used for anything else until the stream is finished or failed.
+  std::shared_ptr<ResponseStream> start_streaming_response(const Invocation& invocation);
+
   struct Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
+};
+
+// A response sent to Lambda as the handler produces it: a chunked POST with
+// Lambda-Runtime-Function-Response-Mode: streaming. The head goes out with the first chunk,
+// so the content type can change until then. An error after the first byte ends the body
+// with the error trailers; before it, the invocation's error is posted to /error instead.
+class ResponseStream {
+ public:
+  ResponseStream(RuntimeApiClient::Impl& client, const Invocation& invocation);
+
+  // Throws std::logic_error once the head is sent.
+  void set_content_type(std::string_view content_type);
+  // Sends `data` as one chunk now (nothing for empty data). Throws RuntimeApiError when
+  // Lambda stopped reading (the caller went away, or the stream exceeded the limit).
+  void write(std::string_view data);
+  // Ends the body and returns Lambda's answer.
+  PostAnswer finish();
+  // Ends the body with Lambda-Runtime-Function-Error-Type and -Body (base64 of error_json).
+  PostAnswer fail(std::string_view error_type, std::string_view error_json);
+
+  bool started() const { return started_; }
+  bool finished() const { return finished_; }
+  // Lambda's answer, once the body has ended.
+  const std::optional<PostAnswer>& answer() const { return answer_; }
+  std::size_t bytes_written() const { return bytes_written_; }
+
+ private:
+  void check_open() const;
+  void send_head_with(std::string_view a, std::string_view b = {}, std::string_view c = {});
+  PostAnswer end_body(std::string_view last_chunk_and_trailers);
+
+  RuntimeApiClient::Impl& client_;
+  std::string request_id_;
+  std::optional<std::string> invocation_id_;
+  std::string content_type_ = "application/octet-stream";
+  std::string head_;
+  bool started_ = false;
+  bool finished_ = false;
+  std::size_t bytes_written_ = 0;
+  std::optional<PostAnswer> answer_;
 };
 
 }  // namespace lamina::runtime

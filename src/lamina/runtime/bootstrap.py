@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
-from lamina import _core
+
+from lamina import _core, streaming
 from lamina.runtime import errors, logs
 from lamina.runtime.config import ConfigurationError, RuntimeConfig
 from lamina.runtime.context import Context
@@ -27,7 +28,7 @@ _CO_COROUTINE = 0x80
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, NoReturn
 
 
 class InvocationHooks:
@@ -51,6 +52,11 @@ class InvocationHooks:
         self.report_error = errors.report_invocation_error
         self.fault_error = FaultError
         self.warn = _warn
+        self.streams_response = streaming.is_stream_response_handler(handler)
+        self.make_response_stream = streaming.ResponseStream
+        # A vectorized handler (lamina.arrays) declares the arrays the loop reads into numpy.
+        plan = getattr(handler, "numeric_arrays", None)
+        self.numeric_arrays = plan if isinstance(plan, _core.NumericArrayPlan) else None
         # One event loop for the process, created at init: pooled async clients survive
         # between invocations (asyncio.run per invocation would close them).
         self._event_loop = _new_event_loop() if _is_coroutine_function(handler) else None
@@ -59,6 +65,13 @@ class InvocationHooks:
         if self._event_loop is None:  # a plain function that returned a coroutine
             self._event_loop = _new_event_loop()
         return self._event_loop.run_until_complete(awaitable)
+
+    def drain_into_stream(self, items: Any, stream: streaming.ResponseStream) -> None:
+        """Streams what a generator handler yields (an async one on the runtime's event loop)."""
+        if hasattr(items, "__anext__"):
+            self.run_awaitable(streaming.drain_async(items, stream))
+        else:
+            streaming.drain(items, stream)
 
 
 def main() -> None:
@@ -92,10 +105,11 @@ def run(config: RuntimeConfig, keep_serving_on_failures: bool = False) -> None:
         from lamina.runtime import snapstart  # SnapStart functions only
 
         snapstart.run_hooks(client)
+    _core.keep_large_blocks_in_heap()
     _core.InvocationLoop(client, hooks, keep_serving_on_failures).run()
 
 
-def fail_init(client: Any, exc: BaseException) -> None:
+def fail_init(client: Any, exc: BaseException) -> NoReturn:
     """Reports an init failure to Lambda and the log, then ends the process with status 1."""
     import logging
 

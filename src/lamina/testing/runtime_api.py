@@ -104,6 +104,7 @@ class ScriptedRuntimeApi:
         self.init_error_status = init_error_status
         self.restore_next_status = restore_next_status
         self.requests: list[RecordedRequest] = []
+        self.streamed_chunks: dict[str, list[bytes]] = {}  # request id -> chunks, as they arrive
         self.connection_count = 0
         self._pending: queue.Queue[ScriptedInvocation | None] = queue.Queue()
         self._handed_out: dict[str, ScriptedInvocation] = {}
@@ -159,6 +160,23 @@ class ScriptedRuntimeApi:
     def wait_for_reply(self, invocation: ScriptedInvocation, timeout: float = 10.0) -> RecordedRequest:
         """The runtime's ``/response`` or ``/error`` post for ``invocation``."""
         return self.wait_for(lambda r: r.method == "POST" and r.request_id == invocation.request_id, timeout)
+
+    def wait_for_chunks(self, invocation: ScriptedInvocation, count: int, timeout: float = 10.0) -> list[bytes]:
+        """The first ``count`` chunks of a streamed reply, as soon as they have arrived (before
+        the runtime ends the stream)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.streamed_chunks.get(invocation.request_id, [])) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{count} chunks of {invocation.request_id} did not arrive within {timeout} s")
+                self._changed.wait(remaining)
+            return self.streamed_chunks[invocation.request_id][:count]
+
+    def _chunk_arrived(self, request_id: str, chunk: bytes) -> None:
+        with self._changed:
+            self.streamed_chunks.setdefault(request_id, []).append(chunk)
+            self._changed.notify_all()
 
     def wait_for_path(self, path_suffix: str, timeout: float = 10.0) -> RecordedRequest:
         return self.wait_for(lambda r: r.path.endswith(path_suffix), timeout)
@@ -270,12 +288,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _read_chunked(self) -> tuple[bytes, list[tuple[str, str]]]:
         body = bytearray()
+        request_id = RecordedRequest(self.command, self.path, [], b"").request_id
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip(), 16)
             if size == 0:
                 break
-            body += self.rfile.read(size)
+            chunk = self.rfile.read(size)
+            body += chunk
             self.rfile.readline()
+            if request_id:
+                self.server.api._chunk_arrived(request_id, chunk)
         trailers = []
         while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
             name, _, value = line.decode("latin-1").partition(":")

@@ -1,0 +1,5 @@
+"""A module that lives in a layer (/opt/python)."""
+
+
+def greeting():
+    return "hello from the layer"
