@@ -579,8 +579,8 @@ void bind_invocation_loop(py::module_& m) {
            py::keep_alive<1, 2>())
       .def("run", &InvocationLoop::run, py::arg("max_invocations") = 0,
            "Serves invocations until the handler raises a BaseException or the Runtime API fails.");
-  m.def("keep_large_blocks_in_heap", &lamina::runtime::keep_large_blocks_in_heap,
-        "Tunes the C allocator of a runtime process for large events (see cpp/runtime/allocator.h).");
+  m.def("keep_freed_memory_for_next_invocation", &lamina::runtime::keep_freed_memory_for_next_invocation,
+        "Tunes the allocators of a runtime process for large events (see cpp/runtime/allocator.h).");
 }
 
 }  // namespace

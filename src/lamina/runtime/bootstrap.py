@@ -105,7 +105,7 @@ def run(config: RuntimeConfig, keep_serving_on_failures: bool = False) -> None:
         from lamina.runtime import snapstart  # SnapStart functions only
 
         snapstart.run_hooks(client)
-    _core.keep_large_blocks_in_heap()
+    _core.keep_freed_memory_for_next_invocation()
     _core.InvocationLoop(client, hooks, keep_serving_on_failures).run()
 
 
