@@ -10,11 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lamina.local.errors import api_error
-from lamina.local.lifecycle import LifecycleError
-from lamina.local.telemetry_api import (
-    SubscriptionError, SubscriptionRules, TelemetryBackend, parse_subscription,
-)
+from lamina.local.telemetry_api import SubscriptionRules, TelemetryBackend, subscription_handler
 
 PATH = "/2020-08-15/logs"
 LOGS_RULES = SubscriptionRules(
@@ -45,23 +41,6 @@ def as_logs_api_event(event: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def add_routes(app: web.Application, backend: TelemetryBackend) -> None:
-    async def subscribe(request: web.Request) -> web.Response:
-        extension_id = request.headers.get("Lambda-Extension-Identifier")
-        if not extension_id:
-            return _error(403, "Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header")
-        try:
-            name = backend.extension_name(extension_id)
-        except LifecycleError as exc:
-            return _error(exc.status, exc.error_type, exc.message)
-        try:
-            subscription = parse_subscription(await request.read(), LOGS_RULES)
-        except SubscriptionError as exc:
-            return _error(400, "ValidationError", str(exc))
-        backend.telemetry.subscribe(name, subscription, as_logs_api_event, announcement="platform.logsSubscription")
-        return web.Response(status=200, body=b'"OK"', content_type="application/json")
-
-    app.router.add_put(PATH, subscribe)
-
-
-def _error(status: int, error_type: str, message: str) -> web.Response:
-    return web.Response(status=status, body=api_error(error_type, message), content_type="application/json")
+    app.router.add_put(
+        PATH, subscription_handler(backend, LOGS_RULES, as_logs_api_event, announcement="platform.logsSubscription")
+    )

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import ClientSession, ClientTimeout, web
@@ -353,7 +353,15 @@ class TelemetryBackend(Protocol):
     def telemetry(self) -> TelemetryHub: ...
 
 
-def add_routes(app: web.Application, backend: TelemetryBackend) -> None:
+def subscription_handler(
+    backend: TelemetryBackend,
+    rules: SubscriptionRules = TELEMETRY_RULES,
+    translate: Translate = as_telemetry_event,
+    announcement: str = "platform.telemetrySubscription",
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The PUT that subscribes an extension: the Telemetry API's, or with the Logs API's rules,
+    event shapes and announcement, the Logs API's."""
+
     async def subscribe(request: web.Request) -> web.Response:
         extension_id = request.headers.get("Lambda-Extension-Identifier")
         if not extension_id:
@@ -363,13 +371,17 @@ def add_routes(app: web.Application, backend: TelemetryBackend) -> None:
         except LifecycleError as exc:
             return _error(exc.status, exc.error_type, exc.message)
         try:
-            subscription = parse_subscription(await request.read())
+            subscription = parse_subscription(await request.read(), rules)
         except SubscriptionError as exc:
             return _error(400, "ValidationError", str(exc))
-        backend.telemetry.subscribe(name, subscription)
+        backend.telemetry.subscribe(name, subscription, translate, announcement)
         return web.Response(status=200, body=b'"OK"', content_type="application/json")
 
-    app.router.add_put(PATH, subscribe)
+    return subscribe
+
+
+def add_routes(app: web.Application, backend: TelemetryBackend) -> None:
+    app.router.add_put(PATH, subscription_handler(backend))
 
 
 def _error(status: int, error_type: str, message: str) -> web.Response:
